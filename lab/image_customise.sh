@@ -1,0 +1,41 @@
+#!/bin/sh
+# Run by the lab engine inside a freshly debootstrapped image (chroot), once per image build.
+# Environment: RELEASE (trixie|bookworm), MIRROR, SECURITY_MIRROR, PROXY (apt proxy URL),
+# ADMIN (the account Ansible connects as). Any change to this file changes the image recipe,
+# so the next `python -m lab up` builds a new image.
+set -eu
+
+cat > /etc/apt/sources.list.d/debian.sources <<SOURCES
+Types: deb
+URIs: ${MIRROR}
+Suites: ${RELEASE} ${RELEASE}-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb
+URIs: ${SECURITY_MIRROR}
+Suites: ${RELEASE}-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SOURCES
+rm -f /etc/apt/sources.list
+
+# Lab hosts have no route out: apt goes through the package proxy on the lab machine.
+printf 'Acquire::http::Proxy "%s";\n' "${PROXY}" > /etc/apt/apt.conf.d/01twlab-proxy
+
+# The administrative account Ansible connects as (key only, passwordless sudo), as on a
+# cloud image. Its key is written when a host is created.
+useradd --create-home --shell /bin/bash --groups sudo "${ADMIN}"
+passwd --lock "${ADMIN}" >/dev/null
+printf '%s ALL=(ALL) NOPASSWD: ALL\n' "${ADMIN}" > /etc/sudoers.d/90-lab-admin
+chmod 0440 /etc/sudoers.d/90-lab-admin
+install -d -m 0700 -o "${ADMIN}" -g "${ADMIN}" "/home/${ADMIN}/.ssh"
+
+# Per-host identity (SSH host key, machine id) is written when a host is created.
+rm -f /etc/ssh/ssh_host_*
+: > /etc/machine-id
+rm -f /var/lib/dbus/machine-id
+printf '# the lab has no resolver: hosts use addresses, apt uses the proxy\n' > /etc/resolv.conf
+
+apt-get clean
+rm -rf /var/lib/apt/lists/*

@@ -1,0 +1,300 @@
+"""One lab host: overlay root, systemd-nspawn boot, readiness, clean stop.
+
+A host's files live under <home>/labs/<lab>/hosts/<host>/: `upper` and `work` (the writable
+overlay layer), `root` (the mounted overlay the host boots from) and `console.log`.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from lab.commands import run
+from lab.errors import LabError
+from lab.settings import Settings
+
+READY_STATES = {"running", "degraded"}
+
+
+@dataclass(frozen=True)
+class HostPaths:
+    base: Path
+
+    @property
+    def upper(self) -> Path:
+        return self.base / "upper"
+
+    @property
+    def work(self) -> Path:
+        return self.base / "work"
+
+    @property
+    def root(self) -> Path:
+        return self.base / "root"
+
+    @property
+    def console(self) -> Path:
+        return self.base / "console.log"
+
+
+def host_paths(settings: Settings, lab: str, host: str) -> HostPaths:
+    return HostPaths(settings.labs / lab / "hosts" / host)
+
+
+def is_mounted(path: Path) -> bool:
+    target = str(path.resolve()) if path.exists() else str(path)
+    with open("/proc/self/mountinfo") as fh:
+        return any(line.split()[4] == target for line in fh)
+
+
+def mount_overlay(paths: HostPaths, image: Path) -> None:
+    for d in (paths.upper, paths.work, paths.root):
+        d.mkdir(parents=True, exist_ok=True)
+    if not is_mounted(paths.root):
+        opts = f"lowerdir={image},upperdir={paths.upper},workdir={paths.work}"
+        run(["mount", "-t", "overlay", f"twlab-{paths.base.name}", "-o", opts, str(paths.root)])
+
+
+def unmount(paths: HostPaths) -> None:
+    for _ in range(5):
+        if not is_mounted(paths.root):
+            return
+        if run(["umount", str(paths.root)], check=False).returncode != 0:
+            time.sleep(0.3)
+    if is_mounted(paths.root):
+        run(["umount", "--lazy", str(paths.root)], check=False)
+
+
+def personalise(paths: HostPaths, hostname: str, settings: Settings, public_key: str) -> str:
+    """Write the host's identity into its overlay; return its SSH host public key."""
+    root = paths.root
+    (root / "etc/hostname").write_text(hostname + "\n")
+    hosts = root / "etc/hosts"
+    hosts.write_text(f"127.0.0.1\tlocalhost\n127.0.1.1\t{hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n")
+    (root / "etc/machine-id").write_text(secrets.token_hex(16) + "\n")
+    key = root / "etc/ssh/ssh_host_ed25519_key"
+    for f in (key, key.with_suffix(".pub")):
+        f.unlink(missing_ok=True)
+    run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"root@{hostname}", "-f", str(key)])
+    admin_ssh = root / "home" / settings.admin_user / ".ssh"
+    auth = admin_ssh / "authorized_keys"
+    auth.write_text(public_key.strip() + "\n")
+    st = admin_ssh.stat()
+    os.chown(auth, st.st_uid, st.st_gid)
+    auth.chmod(0o600)
+    kind, blob = key.with_suffix(".pub").read_text().split()[:2]
+    return f"{kind} {blob}"
+
+
+def nspawn_argv(paths: HostPaths, hostname: str) -> list[str]:
+    argv = [
+        "systemd-nspawn",
+        "--quiet",
+        "--boot",
+        f"--directory={paths.root}",
+        f"--machine={hostname}",
+        "--private-network",
+        "--register=no",
+        "--console=passive",
+        "--link-journal=no",
+        "--resolv-conf=off",
+        "--timezone=off",
+    ]
+    if not Path("/run/systemd/system").exists():
+        # PID 1 is not systemd (a container or VM like our CI machines): there is no manager
+        # to ask for a scope unit, so the host stays in the caller's cgroup.
+        argv.insert(2, "--keep-unit")
+    return argv
+
+
+def start(paths: HostPaths, hostname: str) -> int:
+    """Start systemd-nspawn in the background; return its PID."""
+    with open(paths.console, "ab") as log:
+        proc = subprocess.Popen(  # noqa: S603 - fixed argv
+            nspawn_argv(paths, hostname),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    return proc.pid
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(x) for x in text.split()]
+
+
+def _netns(pid: int) -> str:
+    try:
+        return os.readlink(f"/proc/{pid}/ns/net")
+    except OSError:
+        return ""
+
+
+def find_leader(nspawn_pid: int, timeout: float = 15) -> int:
+    """The host's PID 1 seen from the machine: the first descendant of nspawn in another netns."""
+    mine = _netns(os.getpid())
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not Path(f"/proc/{nspawn_pid}").exists():
+            break
+        todo = _children(nspawn_pid)
+        while todo:
+            pid = todo.pop(0)
+            ns = _netns(pid)
+            if ns and ns != mine:
+                return pid
+            todo.extend(_children(pid))
+        time.sleep(0.05)
+    raise LabError(f"systemd-nspawn (pid {nspawn_pid}) did not start a host")
+
+
+def alive(pid: int, root: Path) -> bool:
+    """True when pid is a systemd-nspawn running this host's root (not a recycled PID)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return bool(cmdline) and cmdline[0].endswith(b"systemd-nspawn") and f"--directory={root}".encode() in cmdline
+
+
+def nspawn_pids_under(directory: Path) -> dict[Path, int]:
+    """Every systemd-nspawn process whose root lies under directory (finds orphans of a crash)."""
+    found: dict[Path, int] = {}
+    prefix = f"--directory={directory}/".encode()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            args = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if not args or not args[0].endswith(b"systemd-nspawn"):
+            continue
+        for a in args:
+            if a.startswith(prefix):
+                found[Path(a.decode().split("=", 1)[1])] = int(entry.name)
+    return found
+
+
+def system_state(leader: int) -> str:
+    proc = run(
+        ["nsenter", "-t", str(leader), "-m", "-u", "-i", "-n", "-p", "systemctl", "is-system-running"],
+        check=False,
+        timeout=10,
+    )
+    return proc.stdout.strip() or "unknown"
+
+
+def journal_tail(leader: int, lines: int = 20) -> str:
+    proc = run(
+        ["nsenter", "-t", str(leader), "-m", "-u", "-i", "-n", "-p", "journalctl", "-b", "-n", str(lines), "--no-pager"],
+        check=False,
+        timeout=10,
+    )
+    return proc.stdout.strip()
+
+
+def ssh_argv(settings: Settings, address: str) -> list[str]:
+    return [
+        "ssh",
+        "-i",
+        str(settings.ssh_key),
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        f"UserKnownHostsFile={settings.known_hosts}",
+        "-o",
+        "StrictHostKeyChecking=yes",
+        "-o",
+        "ConnectTimeout=3",
+        "-o",
+        "LogLevel=ERROR",
+        f"{settings.admin_user}@{address}",
+    ]
+
+
+def wait_ready(settings: Settings, hostname: str, nspawn_pid: int, leader: int, address: str, timeout: float) -> None:
+    """Wait until systemd in the host reports running (or degraded) and SSH lets the controller in."""
+    paths_hint = f"its console log is in {settings.labs}/*/hosts/{hostname}/console.log"
+    deadline = time.monotonic() + timeout
+    state = "unknown"
+    while time.monotonic() < deadline:
+        if not alive_pid(nspawn_pid):
+            raise LabError(f"host {hostname} stopped while booting", paths_hint)
+        state = system_state(leader)
+        if state in READY_STATES:
+            break
+        time.sleep(0.2)
+    else:
+        raise LabError(
+            f"host {hostname} did not finish booting in {timeout:.0f} s (systemd says {state!r}); last journal lines:\n"
+            + journal_tail(leader),
+            paths_hint,
+        )
+    last_error = ""
+    while time.monotonic() < deadline:
+        proc = run([*ssh_argv(settings, address), "true"], check=False, timeout=15)
+        if proc.returncode == 0:
+            return
+        last_error = proc.stderr.strip()
+        time.sleep(0.2)
+    raise LabError(
+        f"host {hostname} booted but SSH to {address} did not answer in {timeout:.0f} s ({last_error}); "
+        "last journal lines:\n" + journal_tail(leader),
+        paths_hint,
+    )
+
+
+def alive_pid(pid: int) -> bool:
+    """True for a live process (a zombie awaiting its parent counts as gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def stop(nspawn_pid: int | None, leader: int | None, timeout: float = 15) -> None:
+    """Power the host off through its systemd; kill it if it does not stop in time."""
+    if leader and alive_pid(leader):
+        try:
+            os.kill(leader, signal.SIGRTMIN + 4)  # systemd: poweroff
+        except ProcessLookupError:
+            pass
+    if nspawn_pid:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and alive_pid(nspawn_pid):
+            _reap(nspawn_pid)
+            time.sleep(0.1)
+        if alive_pid(nspawn_pid):
+            try:
+                os.kill(nspawn_pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            time.sleep(0.2)
+        _reap(nspawn_pid)
+
+
+def _reap(pid: int) -> None:
+    """Collect the exit status when the process is our child, so it does not linger as a zombie."""
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+
+
+def remove_files(paths: HostPaths) -> None:
+    unmount(paths)
+    if paths.base.exists():
+        shutil.rmtree(paths.base, ignore_errors=True)
