@@ -56,6 +56,7 @@ def _find_host(settings: Settings, host: str, lab: str | None) -> HostState:
 
 
 def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
+    preflight()
     spec = _spec(args, settings)
     state = Engine(settings, _log).up(spec, timeout=args.timeout)
     print(as_json([state]) if args.json else render(state))
@@ -63,6 +64,7 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_down(args: argparse.Namespace, settings: Settings) -> int:
+    preflight()
     engine = Engine(settings, _log)
     if args.all:
         engine.down_all()

@@ -121,6 +121,10 @@ table inet {t} {{
     }}
     chain forward {{
         type filter hook forward priority filter - 10; policy accept;
+        # With br_netfilter loaded, frames bridged inside a zone pass this hook with the zone
+        # bridge as both in and out device; the machine has no route into any zone, so this
+        # matches only traffic that stays within one zone.
+        iifname "twb*" oifname "twb*" accept
         iifname {{ "{br}", "twb*", "twv*" }} counter drop comment "the machine never routes for the lab"
         oifname {{ "{br}", "twb*", "twv*" }} counter drop
     }}

@@ -1,0 +1,96 @@
+# Two commands do everything on a fresh Debian 12 or 13 machine, as root:
+#   make lab    install what is needed, boot the local lab site and converge it
+#   make test   install what is needed, run every test tier (static, unit, Molecule, lab)
+# Both are safe to run again. `make help` lists the rest.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export ANSIBLE_CONFIG := $(CURDIR)/ansible/ansible.cfg
+export ANSIBLE_FORCE_COLOR := 0
+export PY_COLORS := 0
+export NO_COLOR := 1
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+# Molecule scenarios and the distributions they run on (override: make molecule SCENARIOS=baseline DISTROS=debian13)
+SCENARIOS ?= $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml))))
+DISTROS ?= debian13 debian12
+ARTIFACTS ?= $(CURDIR)/artifacts
+
+# Debian packages the controller machine needs (the lab engine and its package proxy).
+APT_PACKAGES := debootstrap systemd-container nftables apt-cacher-ng iproute2 openssh-client \
+	util-linux python3-venv git make
+
+.PHONY: help setup lab lab-up converge status down test lint unit molecule lab-test bench-lab clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+root-check:
+	@if [ "$$(id -u)" != 0 ]; then echo "make: the lab needs root (bridges, mounts, namespaces): run 'sudo make $(MAKECMDGOALS)'" >&2; exit 1; fi
+
+$(VENV)/.apt-done: | root-check
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "setup: installing Debian packages:" $$missing; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+	@mkdir -p $(VENV) && touch $@
+
+$(VENV)/.pip-done: requirements.txt | $(VENV)/.apt-done
+	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements.txt
+	@touch $@
+
+setup: $(VENV)/.apt-done $(VENV)/.pip-done ## Install Debian packages and the pinned Python stack into .venv
+
+lab: setup lab-up converge status ## Boot the local lab site and converge it (safe to run again)
+
+lab-up: setup
+	$(BIN)/python -m lab up -i inventories/lab > /dev/null
+
+converge: setup
+	$(BIN)/ansible-playbook -i inventories/lab ansible/site.yml
+
+status: ## Show every lab host, its zones, addresses and what runs there
+	@$(BIN)/python -m lab status
+
+down: ## Stop every lab and remove everything it made on this machine
+	$(BIN)/python -m lab down --all
+
+test: setup ## Run every test tier: lint, unit, Molecule (Debian 13 and 12), lab end to end
+	$(MAKE) lint
+	$(MAKE) unit
+	$(MAKE) molecule
+	$(MAKE) lab-test
+
+lint: setup ## Static checks: yamllint, ansible-lint (production), ruff, mypy
+	$(BIN)/yamllint -s .
+	$(BIN)/ansible-lint --profile production --offline
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+unit: setup ## Unit tests (no root or lab hosts needed)
+	$(BIN)/python -m pytest -q tests/unit
+
+molecule: setup ## Molecule scenarios on every distribution (test sequence incl. idempotence)
+	@for s in $(SCENARIOS); do for d in $(DISTROS); do \
+		echo "=== molecule test -s $$s ($$d)"; \
+		MOLECULE_DISTRO=$$d $(BIN)/molecule test -s $$s || exit 1; \
+	done; done
+
+lab-test: setup ## Bring up and converge the lab, run the end-to-end tests, always tear it down
+	@mkdir -p $(ARTIFACTS)
+	@trap '$(BIN)/python -m lab down --all' EXIT; \
+	$(MAKE) lab && $(BIN)/python -m pytest -q tests/lab --junitxml=$(ARTIFACTS)/lab-tests.xml
+
+bench-lab: setup ## Benchmark the lab engine: image build, create-to-SSH, whole site up
+	$(BIN)/python benchmarks/lab_engine.py
+
+clean: ## Remove the virtualenv and test artifacts (images and the package cache stay)
+	rm -rf $(VENV) $(ARTIFACTS) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,252 @@
+"""The lab engine on the real machine: boot, idempotence, repair, teardown, isolation, errors.
+
+Needs root (bridges, mounts, namespaces). Uses labs named etest-* beside any running lab,
+and the machine's image cache, so a first run also builds the Debian 13 image.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lab import machine, network
+from lab.engine import Engine
+from lab.settings import load
+from lab.spec import parse_spec
+from lab.state import known_labs
+
+ROOT = Path(__file__).resolve().parents[2]
+SETTINGS = load()
+LAB = "etest-a"
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the lab engine needs root")
+
+
+def spec_doc(**overrides: Any) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "name": LAB,
+        "zones": {"desktop": {"subnet": "10.231.33.0/24"}, "office": {"subnet": "10.231.35.0/24"}},
+        "hosts": {
+            "e1": {"interfaces": {"desktop": "10.231.33.10"}, "groups": ["remote_desktop"]},
+            "e2": {"interfaces": {"desktop": "10.231.33.11"}},
+            "e3": {"interfaces": {"office": "10.231.35.10"}},
+        },
+    }
+    doc.update(overrides)
+    return doc
+
+
+def quiet(_: str) -> None:
+    pass
+
+
+def engine() -> Engine:
+    return Engine(SETTINGS, quiet)
+
+
+def ssh(state_host: Any, command: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*machine.ssh_argv(SETTINGS, state_host.control_address), command],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def run_lab(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "lab", *args], cwd=ROOT, capture_output=True, text=True, env=env, check=False
+    )
+
+
+def leftovers(lab: str) -> dict[str, list[str]]:
+    """Everything of one lab still on the machine."""
+    lab_dir = SETTINGS.labs / lab
+    with open("/proc/self/mountinfo") as fh:
+        mounts = [line.split()[4] for line in fh if line.split()[4].startswith(str(lab_dir))]
+    return {
+        "links": [link.name for link in network.lab_links(lab)],
+        "mounts": mounts,
+        "processes": [str(p) for p in machine.nspawn_pids_under(lab_dir).values()],
+        "files": [str(lab_dir)] if lab_dir.exists() else [],
+    }
+
+
+@pytest.fixture(scope="module")
+def lab() -> Iterator[Any]:
+    state = engine().up(parse_spec(spec_doc(), SETTINGS))
+    yield state
+    engine().down(LAB)
+
+
+def test_up_boots_every_host_to_a_running_systemd_reachable_over_ssh(lab: Any) -> None:
+    assert set(lab.hosts) == {"e1", "e2", "e3"}
+    for hs in lab.hosts.values():
+        proc = ssh(hs, "hostname; systemctl is-system-running")
+        assert proc.returncode == 0, proc.stderr
+        name, status = proc.stdout.split()
+        assert name == hs.name
+        assert status in ("running", "degraded")
+
+
+def test_each_host_has_its_zone_interface_and_address(lab: Any) -> None:
+    out = ssh(lab.hosts["e1"], "ip -j addr show dev desktop").stdout
+    addrs = [a["local"] for a in json.loads(out)[0]["addr_info"] if a["family"] == "inet"]
+    assert addrs == ["10.231.33.10"]
+
+
+def test_second_up_changes_nothing(lab: Any) -> None:
+    again = engine().up(parse_spec(spec_doc(), SETTINGS))
+    assert {h: s.nspawn_pid for h, s in again.hosts.items()} == {h: s.nspawn_pid for h, s in lab.hosts.items()}
+
+
+def test_tw11_hosts_in_one_zone_reach_each_other_but_not_other_zones(lab: Any) -> None:
+    probe = "timeout 3 bash -c 'echo > /dev/tcp/{}/22' && echo open || echo closed"
+    assert ssh(lab.hosts["e1"], probe.format("10.231.33.11")).stdout.strip() == "open"
+    assert ssh(lab.hosts["e1"], probe.format("10.231.35.10")).stdout.strip() == "closed"
+
+
+def test_tw11_control_network_is_no_path_between_hosts(lab: Any) -> None:
+    probe = f"timeout 3 bash -c 'echo > /dev/tcp/{lab.hosts['e3'].control_address}/22' && echo open || echo closed"
+    assert ssh(lab.hosts["e1"], probe).stdout.strip() == "closed"
+
+
+def test_tw11_hosts_cannot_reach_the_outside_or_the_machine(lab: Any) -> None:
+    outside = ["203.0.113.80", "192.0.2.1", "10.255.255.53", "1.1.1.1"]
+    for addr in outside:
+        out = ssh(lab.hosts["e1"], f"timeout 3 bash -c 'echo > /dev/tcp/{addr}/80' 2>/dev/null && echo open || echo closed")
+        assert out.stdout.strip() == "closed", f"{addr} reachable from a lab host"
+    machine_ssh = ssh(lab.hosts["e1"], f"timeout 3 bash -c 'echo > /dev/tcp/{SETTINGS.control_gateway}/22' && echo open || echo closed")
+    assert machine_ssh.stdout.strip() == "closed"
+    # even with a default route added by root inside the host, nothing is forwarded by the machine
+    routed = ssh(
+        lab.hosts["e2"],
+        f"sudo ip route add default via {SETTINGS.control_gateway}; "
+        "timeout 3 bash -c 'echo > /dev/tcp/203.0.113.80/80' 2>/dev/null && echo open || echo closed",
+    )
+    assert routed.stdout.strip().endswith("closed")
+
+
+def test_apt_works_through_the_package_proxy(lab: Any) -> None:
+    proc = ssh(lab.hosts["e1"], "sudo apt-get update -q && apt-cache policy hello | grep -c Candidate", timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.strip().endswith("1")
+
+
+def test_changed_address_recreates_only_that_host(lab: Any) -> None:
+    doc = spec_doc()
+    doc["hosts"]["e3"]["interfaces"] = {"office": "10.231.35.12"}
+    changed = engine().up(parse_spec(doc, SETTINGS))
+    assert changed.hosts["e1"].nspawn_pid == lab.hosts["e1"].nspawn_pid
+    assert changed.hosts["e3"].nspawn_pid != lab.hosts["e3"].nspawn_pid
+    assert ssh(changed.hosts["e3"], "ip -br addr show dev office").stdout.split()[2].startswith("10.231.35.12/")
+    lab.hosts.update(changed.hosts)
+
+
+def test_up_repairs_a_host_that_died(lab: Any) -> None:
+    os.kill(lab.hosts["e2"].nspawn_pid, signal.SIGKILL)
+    time.sleep(0.5)
+    doc = spec_doc()
+    doc["hosts"]["e3"]["interfaces"] = {"office": "10.231.35.12"}
+    repaired = engine().up(parse_spec(doc, SETTINGS))
+    assert repaired.hosts["e2"].nspawn_pid != lab.hosts["e2"].nspawn_pid
+    assert repaired.hosts["e1"].nspawn_pid == lab.hosts["e1"].nspawn_pid
+    assert ssh(repaired.hosts["e2"], "true").returncode == 0
+    lab.hosts.update(repaired.hosts)
+
+
+def test_down_leaves_nothing_behind_and_is_safe_twice() -> None:
+    name = "etest-b"
+    engine().up(parse_spec(spec_doc(name=name), SETTINGS))
+    assert any(leftovers(name).values())
+    engine().down(name)
+    assert leftovers(name) == {"links": [], "mounts": [], "processes": [], "files": []}
+    engine().down(name)
+    assert leftovers(name) == {"links": [], "mounts": [], "processes": [], "files": []}
+
+
+def test_down_cleans_up_after_an_up_that_lost_its_state() -> None:
+    name = "etest-c"
+    engine().up(parse_spec(spec_doc(name=name), SETTINGS))
+    (SETTINGS.labs / name / "state.json").unlink()  # as if `up` had crashed before writing it
+    engine().down(name)
+    assert leftovers(name) == {"links": [], "mounts": [], "processes": [], "files": []}
+
+
+# ------------------------------------------------------------------ errors say what to do
+
+
+def test_not_root_is_refused_with_the_command_to_use() -> None:
+    proc = subprocess.run(
+        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-m", "lab", "up"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert "must run as root" in proc.stderr
+    assert "sudo" in proc.stderr
+
+
+def test_missing_debootstrap_is_named_with_its_package(tmp_path: Path) -> None:
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    for tool in ("systemd-nspawn", "nsenter", "setpriv", "mount", "ip", "nft", "ssh", "ssh-keygen", "chroot"):
+        found = shutil.which(tool)
+        assert found
+        (bindir / tool).symlink_to(found)
+    (bindir / "apt-cacher-ng").symlink_to("/usr/sbin/apt-cacher-ng")
+    env = dict(os.environ, PATH=str(bindir))
+    proc = run_lab("up", "-i", str(ROOT / "inventories" / "lab"), env=env)
+    assert proc.returncode == 2
+    assert "missing tools: debootstrap" in proc.stderr
+    assert "apt-get install debootstrap" in proc.stderr
+
+
+def test_control_address_clash_between_labs_is_refused(lab: Any, tmp_path: Path) -> None:
+    taken = lab.hosts["e1"].control_address
+    doc = {"name": "etest-d", "zones": {}, "hosts": {"x1": {"control_address": taken}}}
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps(doc))
+    proc = run_lab("up", "--spec", str(spec))
+    assert proc.returncode == 2
+    assert f"control address {taken} of host x1 is used by lab {LAB}" in proc.stderr
+    assert not (SETTINGS.labs / "etest-d" / "hosts" / "x1").exists()
+
+
+def test_host_that_never_becomes_ready_is_reported_with_its_journal(tmp_path: Path) -> None:
+    doc = {"name": "etest-e", "zones": {}, "hosts": {"slow1": {}}}
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps(doc))
+    try:
+        proc = run_lab("up", "--spec", str(spec), "--timeout", "0.01")
+        assert proc.returncode == 2
+        assert "slow1 did not finish booting" in proc.stderr or "SSH to" in proc.stderr
+        assert "last journal lines" in proc.stderr
+    finally:
+        assert run_lab("down", "--lab", "etest-e").returncode == 0
+
+
+# Last: it takes every lab down, the module's own included.
+def test_down_all_releases_the_machine_when_no_lab_is_left() -> None:
+    if set(known_labs(SETTINGS)) - {LAB}:
+        pytest.skip("another lab is up on this machine; machine-wide cleanup cannot be observed")
+    engine().down_all()
+    names = {link.name for link in network.list_links()}
+    assert SETTINGS.control_bridge not in names
+    assert not [n for n in names if n.startswith(("twb", "twv", "twp"))]
+    tables = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True, check=True).stdout
+    assert f"inet {SETTINGS.nft_table}" not in tables
+    assert subprocess.run(["pgrep", "-f", "apt-cacher-ng -c /run/twlab"], check=False).returncode == 1
