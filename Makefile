@@ -24,7 +24,7 @@ ARTIFACTS ?= $(CURDIR)/artifacts
 APT_PACKAGES := debootstrap systemd-container nftables apt-cacher-ng iproute2 openssh-client \
 	util-linux python3-venv git make
 
-.PHONY: help setup lab lab-up converge status down test lint unit molecule lab-test bench-lab clean
+.PHONY: help root-check setup lab lab-up converge status down test lint unit engine-test molecule lab-test bench-lab clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -62,9 +62,10 @@ status: ## Show every lab host, its zones, addresses and what runs there
 down: ## Stop every lab and remove everything it made on this machine
 	$(BIN)/python -m lab down --all
 
-test: setup ## Run every test tier: lint, unit, Molecule (Debian 13 and 12), lab end to end
+test: setup ## Run every test tier: lint, unit, engine, Molecule (Debian 13 and 12), lab end to end
 	$(MAKE) lint
 	$(MAKE) unit
+	$(MAKE) engine-test
 	$(MAKE) molecule
 	$(MAKE) lab-test
 
@@ -77,6 +78,9 @@ lint: setup ## Static checks: yamllint, ansible-lint (production), ruff, mypy
 
 unit: setup ## Unit tests (no root or lab hosts needed)
 	$(BIN)/python -m pytest -q tests/unit
+
+engine-test: setup ## The lab engine on this machine: boot, idempotence, repair, teardown, isolation
+	$(BIN)/python -m pytest -q tests/engine
 
 molecule: setup ## Molecule scenarios on every distribution (test sequence incl. idempotence)
 	@for s in $(SCENARIOS); do for d in $(DISTROS); do \

@@ -1,13 +1,13 @@
 """Command line of the lab engine: `python -m lab up|down|status|ssh|exec|image`.
 
-    python -m lab up                      boot the site of inventories/lab (default)
-    python -m lab up -i inventories/lab   the same, explicitly
-    python -m lab up --spec lab.json      boot a lab described as JSON (used by Molecule)
-    python -m lab status                  table of every lab, host, zone and address
-    python -m lab ssh rdp1                SSH into a host as the admin user
-    python -m lab exec rdp1 -- ss -tlnp   run a command inside a host without SSH
-    python -m lab down                    remove the site lab; --all removes every lab
-    python -m lab image build trixie      build (or reuse) a base image
+python -m lab up                      boot the site of inventories/lab (default)
+python -m lab up -i inventories/lab   the same, explicitly
+python -m lab up --spec lab.json      boot a lab described as JSON (used by Molecule)
+python -m lab status                  table of every lab, host, zone and address
+python -m lab ssh rdp1                SSH into a host as the admin user
+python -m lab exec rdp1 -- ss -tlnp   run a command inside a host without SSH
+python -m lab down                    remove the site lab; --all removes every lab
+python -m lab image build trixie      build (or reuse) a base image
 """
 
 from __future__ import annotations
@@ -127,7 +127,9 @@ def cmd_image(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m lab", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m lab", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     sub = p.add_subparsers(dest="cmd", required=True)
 
     def source(sp: argparse.ArgumentParser) -> None:

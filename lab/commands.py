@@ -37,9 +37,7 @@ def run(
         raise LabError(f"timed out after {timeout} s: {' '.join(argv)}") from exc
     if check and proc.returncode != 0:
         detail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
-        raise LabError(
-            f"`{' '.join(argv)}` failed with exit code {proc.returncode}: " + " | ".join(detail)
-        )
+        raise LabError(f"`{' '.join(argv)}` failed with exit code {proc.returncode}: " + " | ".join(detail))
     return proc
 
 

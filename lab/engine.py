@@ -79,11 +79,11 @@ def ensure_ssh_key(settings: Settings) -> str:
 
 
 def _known_hosts_set(settings: Settings, address: str, key: str | None) -> None:
-    lines = [
-        line
-        for line in settings.known_hosts.read_text().splitlines()
-        if line.strip() and line.split()[0] != address
-    ] if settings.known_hosts.exists() else []
+    lines = (
+        [line for line in settings.known_hosts.read_text().splitlines() if line.strip() and line.split()[0] != address]
+        if settings.known_hosts.exists()
+        else []
+    )
     if key:
         lines.append(f"{address} {key}")
     settings.known_hosts.write_text("".join(line + "\n" for line in lines))
@@ -122,7 +122,9 @@ class Engine:
             if h.control_address is not None:
                 addr = str(h.control_address)
                 if addr in taken:
-                    owner = next(st.name for st in all_states(s) for x in st.hosts.values() if x.control_address == addr)
+                    owner = next(
+                        st.name for st in all_states(s) for x in st.hosts.values() if x.control_address == addr
+                    )
                     raise LabError(
                         f"address clash: control address {addr} of host {h.name} is used by lab {owner}",
                         f"take lab {owner} down first (`python -m lab down --lab {owner}`) or pick another address",
@@ -353,4 +355,3 @@ def _mounts_under(directory: Path) -> list[Path]:
                 found.append(Path(point))
     # Deepest first, so nested mounts come off before their parents.
     return sorted(found, key=lambda p: len(p.parts), reverse=True)
-

@@ -79,24 +79,32 @@ def ensure_image(release: str, settings: Settings, log: Callable[[str], None]) -
         return path
     settings.images.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".building")
-    if tmp.exists():
-        shutil.rmtree(tmp)
     log(f"building Debian {RELEASES[release]} ({release}) base image {path.name} with debootstrap")
     started = time.monotonic()
+    build_image(release, settings, tmp)
+    tmp.replace(path)
+    log(f"image {path.name} built in {time.monotonic() - started:.0f} s")
+    return path
+
+
+def build_image(release: str, settings: Settings, dest: Path) -> None:
+    """debootstrap + customisation into dest (replaced if it exists); used by ensure_image and the benchmark."""
+    if dest.exists():
+        shutil.rmtree(dest)
     rec = recipe(release, settings)
     # debootstrap fetches through the lab's package proxy, so rebuilding an image is fast.
     env = dict(os.environ, http_proxy=settings.proxy_url, DEBIAN_FRONTEND="noninteractive")
-    argv = ["debootstrap", "--variant=minbase", "--include=" + ",".join(PACKAGES), release, str(tmp), MIRROR]
+    argv = ["debootstrap", "--variant=minbase", "--include=" + ",".join(PACKAGES), release, str(dest), MIRROR]
     proc = run(argv, env=env, check=False, timeout=1800)
     if proc.returncode != 0:
-        log_file = tmp / "debootstrap" / "debootstrap.log"
+        log_file = dest / "debootstrap" / "debootstrap.log"
         tail = log_file.read_text(errors="replace").splitlines()[-5:] if log_file.exists() else []
-        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(dest, ignore_errors=True)
         detail = (proc.stderr or proc.stdout).strip().splitlines()[-5:] + tail
         raise LabError(
             f"debootstrap of {release} failed (exit {proc.returncode}): " + " | ".join(detail),
             f"check that the package proxy at {settings.proxy_url} reaches {MIRROR} "
-            "(its log is in /var/log/apt-cacher-ng)",
+            "(its log is in /var/log/twlab-apt-cacher-ng)",
         )
     script_env = {
         "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
@@ -107,13 +115,10 @@ def ensure_image(release: str, settings: Settings, log: Callable[[str], None]) -
         "PROXY": settings.proxy_url,
         "ADMIN": settings.admin_user,
     }
-    run(["chroot", str(tmp), "/bin/sh", "-c", rec["script"]], env=script_env, timeout=600)
-    (tmp / MARKER).write_text(
-        json.dumps({"id": path.name, "built": time.time(), "recipe": rec}, indent=2, sort_keys=True)
+    run(["chroot", str(dest), "/bin/sh", "-c", rec["script"]], env=script_env, timeout=600)
+    (dest / MARKER).write_text(
+        json.dumps({"id": dest.name, "built": time.time(), "recipe": rec}, indent=2, sort_keys=True)
     )
-    os.replace(tmp, path)
-    log(f"image {path.name} built in {time.monotonic() - started:.0f} s")
-    return path
 
 
 def list_images(settings: Settings) -> list[Path]:

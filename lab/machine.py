@@ -6,6 +6,7 @@ overlay layer), `root` (the mounted overlay the host boots from) and `console.lo
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -116,7 +117,7 @@ def nspawn_argv(paths: HostPaths, hostname: str) -> list[str]:
 def start(paths: HostPaths, hostname: str) -> int:
     """Start systemd-nspawn in the background; return its PID."""
     with open(paths.console, "ab") as log:
-        proc = subprocess.Popen(  # noqa: S603 - fixed argv
+        proc = subprocess.Popen(
             nspawn_argv(paths, hostname),
             stdin=subprocess.DEVNULL,
             stdout=log,
@@ -136,7 +137,7 @@ def _children(pid: int) -> list[int]:
 
 def _netns(pid: int) -> str:
     try:
-        return os.readlink(f"/proc/{pid}/ns/net")
+        return str(Path(f"/proc/{pid}/ns/net").readlink())
     except OSError:
         return ""
 
@@ -198,7 +199,21 @@ def system_state(leader: int) -> str:
 
 def journal_tail(leader: int, lines: int = 20) -> str:
     proc = run(
-        ["nsenter", "-t", str(leader), "-m", "-u", "-i", "-n", "-p", "journalctl", "-b", "-n", str(lines), "--no-pager"],
+        [
+            "nsenter",
+            "-t",
+            str(leader),
+            "-m",
+            "-u",
+            "-i",
+            "-n",
+            "-p",
+            "journalctl",
+            "-b",
+            "-n",
+            str(lines),
+            "--no-pager",
+        ],
         check=False,
         timeout=10,
     )
@@ -268,30 +283,24 @@ def alive_pid(pid: int) -> bool:
 def stop(nspawn_pid: int | None, leader: int | None, timeout: float = 15) -> None:
     """Power the host off through its systemd; kill it if it does not stop in time."""
     if leader and alive_pid(leader):
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(leader, signal.SIGRTMIN + 4)  # systemd: poweroff
-        except ProcessLookupError:
-            pass
     if nspawn_pid:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and alive_pid(nspawn_pid):
             _reap(nspawn_pid)
             time.sleep(0.1)
         if alive_pid(nspawn_pid):
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(nspawn_pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             time.sleep(0.2)
         _reap(nspawn_pid)
 
 
 def _reap(pid: int) -> None:
     """Collect the exit status when the process is our child, so it does not linger as a zombie."""
-    try:
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
 
 
 def remove_files(paths: HostPaths) -> None:

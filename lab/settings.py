@@ -11,6 +11,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+CONTROL_NETWORK = ipaddress.IPv4Network("10.231.0.0/20")
+CONTROL_GATEWAY = ipaddress.IPv4Address("10.231.0.1")
+CONTROL_POOL = ipaddress.IPv4Network("10.231.8.0/21")
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -22,10 +26,10 @@ class Settings:
     # address (the controller's side and the package proxy); every lab host gets one address on
     # it. Isolated bridge ports cannot talk to each other, only to the machine.
     control_bridge: str = "twlab0"
-    control_network: ipaddress.IPv4Network = ipaddress.IPv4Network("10.231.0.0/20")
-    control_gateway: ipaddress.IPv4Address = ipaddress.IPv4Address("10.231.0.1")
+    control_network: ipaddress.IPv4Network = CONTROL_NETWORK
+    control_gateway: ipaddress.IPv4Address = CONTROL_GATEWAY
     # Addresses handed out to hosts that do not name one (Molecule instances).
-    control_pool: ipaddress.IPv4Network = ipaddress.IPv4Network("10.231.8.0/21")
+    control_pool: ipaddress.IPv4Network = CONTROL_POOL
     proxy_port: int = 3142
     nft_table: str = "twlab"
     admin_user: str = "admin"

@@ -163,7 +163,9 @@ def parse_spec(data: Mapping[str, Any], settings: Settings) -> LabSpec:
             if ip not in subnet or ip in (subnet.network_address, subnet.broadcast_address):
                 raise _fail(iwhere, f"{ip} is not a usable host address of zone {zname} ({subnet})")
             if ip in used:
-                raise _fail(iwhere, f"address {ip} is already used by {used[ip]}", "give every interface its own address")
+                raise _fail(
+                    iwhere, f"address {ip} is already used by {used[ip]}", "give every interface its own address"
+                )
             used[ip] = f"{hname} ({zname})"
             interfaces[str(zname)] = ipaddress.IPv4Interface(f"{ip}/{subnet.prefixlen}")
 

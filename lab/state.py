@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
-import os
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -74,7 +73,7 @@ def save(settings: Settings, state: LabState) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(state.to_json())
-    os.replace(tmp, path)
+    tmp.replace(path)
 
 
 def known_labs(settings: Settings) -> list[str]:

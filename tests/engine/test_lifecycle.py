@@ -125,9 +125,14 @@ def test_tw11_control_network_is_no_path_between_hosts(lab: Any) -> None:
 def test_tw11_hosts_cannot_reach_the_outside_or_the_machine(lab: Any) -> None:
     outside = ["203.0.113.80", "192.0.2.1", "10.255.255.53", "1.1.1.1"]
     for addr in outside:
-        out = ssh(lab.hosts["e1"], f"timeout 3 bash -c 'echo > /dev/tcp/{addr}/80' 2>/dev/null && echo open || echo closed")
+        out = ssh(
+            lab.hosts["e1"], f"timeout 3 bash -c 'echo > /dev/tcp/{addr}/80' 2>/dev/null && echo open || echo closed"
+        )
         assert out.stdout.strip() == "closed", f"{addr} reachable from a lab host"
-    machine_ssh = ssh(lab.hosts["e1"], f"timeout 3 bash -c 'echo > /dev/tcp/{SETTINGS.control_gateway}/22' && echo open || echo closed")
+    machine_ssh = ssh(
+        lab.hosts["e1"],
+        f"timeout 3 bash -c 'echo > /dev/tcp/{SETTINGS.control_gateway}/22' && echo open || echo closed",
+    )
     assert machine_ssh.stdout.strip() == "closed"
     # even with a default route added by root inside the host, nothing is forwarded by the machine
     routed = ssh(
