@@ -37,5 +37,8 @@ rm -f /etc/ssh/ssh_host_*
 rm -f /var/lib/dbus/machine-id
 printf '# the lab has no resolver: hosts use addresses, apt uses the proxy\n' > /etc/resolv.conf
 
+# Like a cloud image: no package lists yet. The lists directory is dated 1970 so that
+# `apt: cache_valid_time=...` sees the cache as stale and updates it on first use.
 apt-get clean
 rm -rf /var/lib/apt/lists/*
+touch -d @0 /var/lib/apt/lists
