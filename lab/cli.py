@@ -183,6 +183,8 @@ def main(argv: list[str] | None = None) -> int:
     except LabError as exc:
         print(f"lab: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        return 0
     except KeyboardInterrupt:
         print("lab: interrupted; run `python -m lab down` to clean up a half-made lab", file=sys.stderr)
         return 130
