@@ -1,0 +1,61 @@
+"""Every inventory shipped with the project describes a consistent site."""
+
+from __future__ import annotations
+
+import ipaddress
+import itertools
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+INVENTORIES = ["lab", "example"]
+ZONES = {"home", "edge", "desktop", "management", "office"}
+
+
+def resolved(name: str) -> dict:
+    exe = Path(sys.executable).parent / "ansible-inventory"
+    out = subprocess.run(
+        [str(exe), "-i", str(ROOT / "inventories" / name), "--list"], capture_output=True, text=True, check=True
+    )
+    return json.loads(out.stdout)
+
+
+@pytest.mark.parametrize("name", INVENTORIES)
+def test_tw11_site_zones_are_the_architecture_zones_and_do_not_overlap(name: str) -> None:
+    inv = resolved(name)
+    hostvars = next(iter(inv["_meta"]["hostvars"].values()))
+    zones = hostvars["site_zones"]
+    assert set(zones) == ZONES
+    nets = [(z, ipaddress.IPv4Network(n)) for z, ns in zones.items() for n in ns]
+    for (za, a), (zb, b) in itertools.combinations(nets, 2):
+        assert not a.overlaps(b), f"{name}: zone {za} {a} overlaps zone {zb} {b}"
+
+
+@pytest.mark.parametrize("name", INVENTORIES)
+def test_every_role_group_has_a_host(name: str) -> None:
+    inv = resolved(name)
+    for group in (
+        "zone_router",
+        "vpn_gateway",
+        "remote_desktop",
+        "log_server",
+        "file_server",
+        "chat_server",
+        "office_pc",
+    ):
+        assert inv.get(group, {}).get("hosts"), f"{name}: group {group} has no host"
+
+
+def test_example_hosts_sit_in_their_zones() -> None:
+    inv = resolved("example")
+    hv = inv["_meta"]["hostvars"]
+    zones = {z: [ipaddress.IPv4Network(n) for n in ns] for z, ns in next(iter(hv.values()))["site_zones"].items()}
+    expected = {"remote_desktop": "desktop", "log_server": "management", "file_server": "office", "vpn_gateway": "edge"}
+    for group, zone in expected.items():
+        for host in inv[group]["hosts"]:
+            addr = ipaddress.IPv4Address(hv[host]["ansible_host"])
+            assert any(addr in n for n in zones[zone]), f"{host} ({addr}) is not in zone {zone}"
