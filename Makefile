@@ -90,7 +90,7 @@ molecule: setup ## Molecule scenarios on every distribution (test sequence incl.
 
 lab-test: setup ## Bring up and converge the lab, run the end-to-end tests, always tear it down
 	@mkdir -p $(ARTIFACTS)
-	@trap '$(BIN)/python -m lab down --all' EXIT; \
+	@trap '$(BIN)/python -m lab down -i inventories/lab' EXIT; \
 	$(MAKE) lab && $(BIN)/python -m pytest -q tests/lab --junitxml=$(ARTIFACTS)/lab-tests.xml
 
 bench-lab: setup ## Benchmark the lab engine: image build, create-to-SSH, whole site up
