@@ -1,0 +1,34 @@
+"""Fixtures for the infra unit tests: the Pulumi mock runtime, set before the program runs."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[3]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import pulumi  # noqa: E402
+
+from tests.unit.infra.pulumi_mocks import TeleworkMocks, config_for, run_program  # noqa: E402
+
+_RUNS: dict[tuple[int, str], TeleworkMocks] = {}
+
+
+@pytest.fixture
+def mocks() -> TeleworkMocks:
+    """Fresh mocks, installed before the test declares any resource."""
+    recorder = TeleworkMocks()
+    pulumi.runtime.set_mocks(recorder, project="telework", stack="test", preview=False)
+    return recorder
+
+
+def program_at(seats: int, variant: str = "default", **overrides: object) -> TeleworkMocks:
+    """The whole program run once per (seats, variant) and kept for the session."""
+    key = (seats, variant)
+    if key not in _RUNS:
+        _RUNS[key] = run_program(config_for(seats, **overrides))
+    return _RUNS[key]
