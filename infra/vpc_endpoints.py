@@ -31,6 +31,8 @@ class VpcEndpointsArgs:
 class VpcEndpoints(pulumi.ComponentResource):
     """One interface endpoint per service of `INTERFACE_SERVICES`."""
 
+    endpoint_ids: dict[str, pulumi.Output[str]]
+
     def __init__(
         self,
         name: str,
@@ -40,6 +42,7 @@ class VpcEndpoints(pulumi.ComponentResource):
         super().__init__("telework:network:VpcEndpoints", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         ids: dict[str, pulumi.Output[str]] = {}
+        self.endpoint_ids = ids
         for service in INTERFACE_SERVICES:
             endpoint = aws.ec2.VpcEndpoint(
                 f"{name}-{service}",

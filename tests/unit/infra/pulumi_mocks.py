@@ -8,7 +8,7 @@ runs `infra.program.build` under the mock runtime and returns what was registere
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -155,3 +155,17 @@ def run_program(cfg: TeleworkConfig) -> TeleworkMocks:
 
     program()
     return mocks
+
+
+def declare(program: Callable[[], pulumi.Output[Any] | None]) -> None:
+    """Run `program` under the mock runtime (already set) and wait for every registration.
+
+    `program` may return an `Output` whose `apply` holds assertions on resolved values; after
+    `declare` returns, every resource is in the mocks' record for plain assertions.
+    """
+
+    @pulumi.runtime.test
+    def run() -> pulumi.Output[Any] | None:
+        return program()
+
+    run()
