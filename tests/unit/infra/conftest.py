@@ -26,7 +26,9 @@ def mocks() -> TeleworkMocks:
     return recorder
 
 
-def program_at(seats: int, variant: str = "default", **overrides: object) -> TeleworkMocks:
+def program_at(
+    seats: int, variant: str = "default", **overrides: object
+) -> TeleworkMocks:
     """The whole program run once per (seats, variant) and kept for the session."""
     key = (seats, variant)
     if key not in _RUNS:

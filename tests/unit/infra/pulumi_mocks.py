@@ -51,7 +51,9 @@ def raw_config(seats: int, /, **overrides: object) -> dict[str, object]:
             },
         ],
     }
-    raw.update({f"telework:{k}" if ":" not in k else k: v for k, v in overrides.items()})
+    raw.update(
+        {f"telework:{k}" if ":" not in k else k: v for k, v in overrides.items()}
+    )
     gateways = raw["telework:customer_gateways"]
     if isinstance(gateways, list):
         for gateway in gateways:
@@ -60,7 +62,9 @@ def raw_config(seats: int, /, **overrides: object) -> dict[str, object]:
     return raw
 
 
-def config_for(seats: int, /, stack: str = "test", **overrides: object) -> TeleworkConfig:
+def config_for(
+    seats: int, /, stack: str = "test", **overrides: object
+) -> TeleworkConfig:
     return validate_config(raw_config(seats, **overrides), stack)
 
 
@@ -71,6 +75,7 @@ class Registered:
     type: str
     name: str
     inputs: Mapping[str, Any]
+    outputs: Mapping[str, Any]
 
     @property
     def tags(self) -> Mapping[str, Any]:
@@ -101,12 +106,14 @@ class TeleworkMocks(pulumi.runtime.Mocks):
     calls: list[str] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        with self._lock:
-            self.resources.append(Registered(args.typ, args.name, dict(args.inputs)))
+    def new_resource(
+        self, args: pulumi.runtime.MockResourceArgs
+    ) -> tuple[str, dict[str, Any]]:
         state: dict[str, Any] = dict(args.inputs)
         resource_id = f"{args.name}-id"
-        state.setdefault("arn", f"arn:aws:mock:{REGION}:{ACCOUNT}:{args.typ}/{args.name}")
+        state.setdefault(
+            "arn", f"arn:aws:mock:{REGION}:{ACCOUNT}:{args.typ}/{args.name}"
+        )
         if args.typ == "aws:s3/bucket:Bucket":
             state.setdefault("bucket", f"{args.name}-0a1b2c")
             state["arn"] = f"arn:aws:s3:::{state['bucket']}"
@@ -117,12 +124,20 @@ class TeleworkMocks(pulumi.runtime.Mocks):
         if args.typ == "aws:kms/key:Key":
             state["keyId"] = resource_id
         state.update(_COMPUTED.get(args.typ, {}))
+        with self._lock:
+            self.resources.append(
+                Registered(args.typ, args.name, dict(args.inputs), state)
+            )
         return resource_id, state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
         self.calls.append(args.token)
         if args.token == "aws:ec2/getAmi:getAmi":
-            return {"id": DEBIAN_AMI, "imageId": DEBIAN_AMI, "name": "debian-13-amd64-x"}
+            return {
+                "id": DEBIAN_AMI,
+                "imageId": DEBIAN_AMI,
+                "name": "debian-13-amd64-x",
+            }
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {
                 "accountId": ACCOUNT,
@@ -147,7 +162,10 @@ def run_program(cfg: TeleworkConfig) -> TeleworkMocks:
     """Run the whole program for `cfg` under the mock runtime; return what it registered."""
     mocks = TeleworkMocks()
     pulumi.runtime.set_mocks(mocks, project="telework", stack=cfg.stack, preview=False)
-    keys = {gw.name: pulumi.Output.secret(f"psk-{gw.name}-0123456789") for gw in cfg.customer_gateways}
+    keys = {
+        gw.name: pulumi.Output.secret(f"psk-{gw.name}-0123456789")
+        for gw in cfg.customer_gateways
+    }
 
     @pulumi.runtime.test
     def program() -> None:

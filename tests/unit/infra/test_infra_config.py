@@ -55,10 +55,19 @@ def test_minimal_config_needs_only_seats_and_certificates() -> None:
     [
         ({"seats": 0}, "telework:seats must be an integer from 1 to 5000, got 0"),
         ({"seats": 5001}, "telework:seats must be an integer from 1 to 5000, got 5001"),
-        ({"seats": "fifty"}, 'telework:seats must be an integer from 1 to 5000, got "fifty"'),
+        (
+            {"seats": "fifty"},
+            'telework:seats must be an integer from 1 to 5000, got "fifty"',
+        ),
         ({"seats": True}, "telework:seats must be an integer from 1 to 5000, got true"),
-        ({"users_per_host": 0}, "telework:users_per_host must be an integer from 1 to 50, got 0"),
-        ({"aws:region": "us-east-1"}, "aws:region must be one of ap-northeast-1, ap-northeast-3"),
+        (
+            {"users_per_host": 0},
+            "telework:users_per_host must be an integer from 1 to 50, got 0",
+        ),
+        (
+            {"aws:region": "us-east-1"},
+            "aws:region must be one of ap-northeast-1, ap-northeast-3",
+        ),
         (
             {"vpc_cidr": "10.40.0.0/33"},
             'telework:vpc_cidr must be a private IPv4 CIDR (RFC 1918) from /16 to /24, got "10.40.0.0/33"',
@@ -96,19 +105,55 @@ def test_minimal_config_needs_only_seats_and_certificates() -> None:
             "telework:client_vpn_cidr must be a private IPv4 CIDR from /12 to /22 with at least 400 addresses",
         ),
         (
-            {"customer_gateways": [{"name": "office", "kind": "office", "ip_address": "203.0.113.1", "cidrs": ["10.40.5.0/24"]}]},
+            {
+                "customer_gateways": [
+                    {
+                        "name": "office",
+                        "kind": "office",
+                        "ip_address": "203.0.113.1",
+                        "cidrs": ["10.40.5.0/24"],
+                    }
+                ]
+            },
             'telework:customer_gateways[0].cidrs must be CIDRs that do not overlap telework:vpc_cidr (10.40.0.0/16), got "10.40.5.0/24"',
         ),
         (
-            {"customer_gateways": [{"name": "office", "kind": "branch", "ip_address": "203.0.113.1", "cidrs": ["172.20.0.0/16"]}]},
+            {
+                "customer_gateways": [
+                    {
+                        "name": "office",
+                        "kind": "branch",
+                        "ip_address": "203.0.113.1",
+                        "cidrs": ["172.20.0.0/16"],
+                    }
+                ]
+            },
             'telework:customer_gateways[0].kind must be office or carrier, got "branch"',
         ),
         (
-            {"customer_gateways": [{"name": "office", "kind": "office", "ip_address": "10.1.1.1", "cidrs": ["172.20.0.0/16"]}]},
+            {
+                "customer_gateways": [
+                    {
+                        "name": "office",
+                        "kind": "office",
+                        "ip_address": "10.1.1.1",
+                        "cidrs": ["172.20.0.0/16"],
+                    }
+                ]
+            },
             'telework:customer_gateways[0].ip_address must be the public IPv4 address of the on-premises VPN device, got "10.1.1.1"',
         ),
         (
-            {"customer_gateways": [{"name": "office", "kind": "office", "ip_address": "203.0.113.1", "cidrs": ["8.8.8.0/24"]}]},
+            {
+                "customer_gateways": [
+                    {
+                        "name": "office",
+                        "kind": "office",
+                        "ip_address": "203.0.113.1",
+                        "cidrs": ["8.8.8.0/24"],
+                    }
+                ]
+            },
             'telework:customer_gateways[0].cidrs must be a non-empty list of private IPv4 CIDRs (RFC 1918), got "8.8.8.0/24"',
         ),
         (
@@ -116,23 +161,43 @@ def test_minimal_config_needs_only_seats_and_certificates() -> None:
             "telework:vpn_psk_branch must be named after a gateway in telework:customer_gateways (carrier, office)",
         ),
         ({"seat": 50}, "telework:seat must be one of the documented keys"),
-        ({"log_retention_days": 10}, "telework:log_retention_days must be one of 1, 3, 5, 7, 14, 30, 60, 90,"),
+        (
+            {"log_retention_days": 10},
+            "telework:log_retention_days must be one of 1, 3, 5, 7, 14, 30, 60, 90,",
+        ),
         (
             {"archive_retention_days": 30},
             "telework:archive_retention_days must be an integer from telework:log_retention_days (400) to 36500",
         ),
-        ({"archive_lock_mode": "NONE"}, 'telework:archive_lock_mode must be GOVERNANCE or COMPLIANCE, got "NONE"'),
+        (
+            {"archive_lock_mode": "NONE"},
+            'telework:archive_lock_mode must be GOVERNANCE or COMPLIANCE, got "NONE"',
+        ),
         (
             {"client_vpn_session_timeout_hours": 48},
             "telework:client_vpn_session_timeout_hours must be one of 8, 10, 12, 24, got 48",
         ),
         ({"vpn_port": 22}, "telework:vpn_port must be one of 443, 1194, got 22"),
-        ({"vpn_gateway_count": 9}, "telework:vpn_gateway_count must be an integer from 0 to 4, got 9"),
-        ({"work_end_hour": 6}, "telework:work_end_hour must be an hour after telework:work_start_hour (7)"),
-        ({"off_hours_hosts": 21}, "telework:off_hours_hosts must be an integer from 0 to 20, got 21"),
-        ({"desktop_instance_type": "big"}, 'telework:desktop_instance_type must be an EC2 instance type such as m7i.large, got "big"'),
         (
-            {"client_vpn_server_certificate_arn": "arn:aws:acm:us-east-1:123456789012:certificate/11111111-2222-3333-4444-555555555555"},
+            {"vpn_gateway_count": 9},
+            "telework:vpn_gateway_count must be an integer from 0 to 4, got 9",
+        ),
+        (
+            {"work_end_hour": 6},
+            "telework:work_end_hour must be an hour after telework:work_start_hour (7)",
+        ),
+        (
+            {"off_hours_hosts": 21},
+            "telework:off_hours_hosts must be an integer from 0 to 20, got 21",
+        ),
+        (
+            {"desktop_instance_type": "big"},
+            'telework:desktop_instance_type must be an EC2 instance type such as m7i.large, got "big"',
+        ),
+        (
+            {
+                "client_vpn_server_certificate_arn": "arn:aws:acm:us-east-1:123456789012:certificate/11111111-2222-3333-4444-555555555555"
+            },
             "telework:client_vpn_server_certificate_arn must be a certificate in the stack's region ap-northeast-1",
         ),
         (
@@ -141,7 +206,7 @@ def test_minimal_config_needs_only_seats_and_certificates() -> None:
         ),
         (
             {"client_vpn_saml_provider_arn": "ward-idp"},
-            'telework:client_vpn_saml_provider_arn must be empty or the ARN of the ward\'s IAM SAML provider',
+            "telework:client_vpn_saml_provider_arn must be empty or the ARN of the ward's IAM SAML provider",
         ),
         (
             {"availability_zones": ["ap-northeast-1a", "ap-northeast-1a"]},
@@ -158,16 +223,37 @@ def test_bad_value_stops_with_a_message_naming_the_key(
 
 
 def test_duplicate_gateway_names_are_refused() -> None:
-    gateway = {"name": "office", "kind": "office", "ip_address": "203.0.113.1", "cidrs": ["172.20.0.0/16"]}
+    gateway = {
+        "name": "office",
+        "kind": "office",
+        "ip_address": "203.0.113.1",
+        "cidrs": ["172.20.0.0/16"],
+    }
     other = dict(gateway, cidrs=["172.21.0.0/16"])
-    with pytest.raises(ConfigError, match=r'customer_gateways must be a list whose gateway names are unique, got \["office"\]'):
+    with pytest.raises(
+        ConfigError,
+        match=r'customer_gateways must be a list whose gateway names are unique, got \["office"\]',
+    ):
         validate_config(raw_config(50, customer_gateways=[gateway, other]), "test")
 
 
 def test_overlapping_on_premises_networks_are_refused() -> None:
-    office = {"name": "office", "kind": "office", "ip_address": "203.0.113.1", "cidrs": ["172.20.0.0/16"]}
-    carrier = {"name": "carrier", "kind": "carrier", "ip_address": "203.0.113.2", "cidrs": ["172.20.8.0/24"]}
-    with pytest.raises(ConfigError, match=r"customer_gateways\[1\]\.cidrs must be CIDRs that do not overlap"):
+    office = {
+        "name": "office",
+        "kind": "office",
+        "ip_address": "203.0.113.1",
+        "cidrs": ["172.20.0.0/16"],
+    }
+    carrier = {
+        "name": "carrier",
+        "kind": "carrier",
+        "ip_address": "203.0.113.2",
+        "cidrs": ["172.20.8.0/24"],
+    }
+    with pytest.raises(
+        ConfigError,
+        match=r"customer_gateways\[1\]\.cidrs must be CIDRs that do not overlap",
+    ):
         validate_config(raw_config(50, customer_gateways=[office, carrier]), "test")
 
 

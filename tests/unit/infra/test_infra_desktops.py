@@ -27,13 +27,19 @@ def _declare(mocks: TeleworkMocks, hosts: int = 20, off_hours: int = 1) -> None:
             DesktopsArgs(
                 stack="test",
                 sizing=DesktopSizing(
-                    hosts=hosts, off_hours_hosts=off_hours, work_start_hour=7, work_end_hour=22
+                    hosts=hosts,
+                    off_hours_hosts=off_hours,
+                    work_start_hour=7,
+                    work_end_hour=22,
                 ),
                 image_id=debian_13_image_id(),
                 instance_type="m7i.2xlarge",
                 volume_gb=60,
                 vpc_id="vpc-1",
-                subnet_ids=[pulumi.Output.from_input("subnet-d0"), pulumi.Output.from_input("subnet-d1")],
+                subnet_ids=[
+                    pulumi.Output.from_input("subnet-d0"),
+                    pulumi.Output.from_input("subnet-d1"),
+                ],
                 desktop_security_group_id="sg-desktop",
                 rdp_entry_security_group_id="sg-rdp-entry",
                 instance_profile_arn="arn:aws:iam::123456789012:instance-profile/desktop",
@@ -55,16 +61,31 @@ def _declare(mocks: TeleworkMocks, hosts: int = 20, off_hours: int = 1) -> None:
 
 @pytest.mark.parametrize(
     ("seats", "users_per_host", "hosts"),
-    [(50, 10, 5), (200, 10, 20), (2000, 10, 200), (2000, 8, 250), (1, 10, 1), (51, 10, 6)],
+    [
+        (50, 10, 5),
+        (200, 10, 20),
+        (2000, 10, 200),
+        (2000, 8, 250),
+        (1, 10, 1),
+        (51, 10, 6),
+    ],
 )
-def test_host_count_covers_every_seat(seats: int, users_per_host: int, hosts: int) -> None:
+def test_host_count_covers_every_seat(
+    seats: int, users_per_host: int, hosts: int
+) -> None:
     assert desktop_hosts_for(seats, users_per_host) == hosts
 
 
-def test_group_runs_every_host_in_working_hours_over_both_subnets(mocks: TeleworkMocks) -> None:
+def test_group_runs_every_host_in_working_hours_over_both_subnets(
+    mocks: TeleworkMocks,
+) -> None:
     _declare(mocks, hosts=20)
     (group,) = mocks.of_type(GROUP)
-    assert (group.inputs["minSize"], group.inputs["maxSize"], group.inputs["desiredCapacity"]) == (
+    assert (
+        group.inputs["minSize"],
+        group.inputs["maxSize"],
+        group.inputs["desiredCapacity"],
+    ) == (
         20,
         20,
         20,
@@ -74,9 +95,13 @@ def test_group_runs_every_host_in_working_hours_over_both_subnets(mocks: Telewor
     assert group.inputs["launchTemplate"]["id"] == "desktops-template-id"
 
 
-def test_tw07_group_scales_down_outside_working_hours_in_tokyo_time(mocks: TeleworkMocks) -> None:
+def test_tw07_group_scales_down_outside_working_hours_in_tokyo_time(
+    mocks: TeleworkMocks,
+) -> None:
     _declare(mocks, hosts=20, off_hours=2)
-    schedules = {s.inputs["scheduledActionName"]: s.inputs for s in mocks.of_type(SCHEDULE)}
+    schedules = {
+        s.inputs["scheduledActionName"]: s.inputs for s in mocks.of_type(SCHEDULE)
+    }
     up = schedules["telework-working-hours"]
     down = schedules["telework-off-hours"]
     assert up["recurrence"] == "0 7 * * 1-5" and up["timeZone"] == "Asia/Tokyo"
@@ -85,7 +110,9 @@ def test_tw07_group_scales_down_outside_working_hours_in_tokyo_time(mocks: Telew
     assert (down["minSize"], down["desiredCapacity"], down["maxSize"]) == (2, 2, 20)
 
 
-def test_launch_template_requires_imdsv2_and_encrypts_the_volume(mocks: TeleworkMocks) -> None:
+def test_launch_template_requires_imdsv2_and_encrypts_the_volume(
+    mocks: TeleworkMocks,
+) -> None:
     _declare(mocks)
     (template,) = mocks.of_type(TEMPLATE)
     inputs = template.inputs
@@ -97,13 +124,17 @@ def test_launch_template_requires_imdsv2_and_encrypts_the_volume(mocks: Telework
     assert mapping["ebs"]["kmsKeyId"].startswith("arn:aws:kms:")
 
 
-def test_tw11_desktops_get_no_public_address_and_only_the_desktop_group(mocks: TeleworkMocks) -> None:
+def test_tw11_desktops_get_no_public_address_and_only_the_desktop_group(
+    mocks: TeleworkMocks,
+) -> None:
     _declare(mocks)
     (template,) = mocks.of_type(TEMPLATE)
     (interface,) = template.inputs["networkInterfaces"]
     assert interface["associatePublicIpAddress"] == "false"
     assert interface["securityGroups"] == ["sg-desktop"]
-    assert template.inputs["iamInstanceProfile"]["arn"].endswith("instance-profile/desktop")
+    assert template.inputs["iamInstanceProfile"]["arn"].endswith(
+        "instance-profile/desktop"
+    )
 
 
 def test_desktops_boot_debian_13_from_the_debian_owner(mocks: TeleworkMocks) -> None:
@@ -128,7 +159,9 @@ def test_instances_and_volumes_carry_the_inventory_tags(mocks: TeleworkMocks) ->
         assert tags["telework:project"] == "telework"
 
 
-def test_tw11_rdp_entry_is_internal_and_keeps_users_on_their_host(mocks: TeleworkMocks) -> None:
+def test_tw11_rdp_entry_is_internal_and_keeps_users_on_their_host(
+    mocks: TeleworkMocks,
+) -> None:
     _declare(mocks)
     (balancer,) = mocks.of_type(BALANCER)
     assert balancer.inputs["internal"] is True

@@ -24,7 +24,9 @@ VOLUME = "aws:ebs/volume:Volume"
 KMS_ARN = "arn:aws:kms:ap-northeast-1:123456789012:key/k"
 
 
-def _archive(mocks: TeleworkMocks, log_days: int = 400, archive_days: int = 1827) -> None:
+def _archive(
+    mocks: TeleworkMocks, log_days: int = 400, archive_days: int = 1827
+) -> None:
     def program() -> pulumi.Output[None]:
         archive = LogArchive(
             "logs",
@@ -42,21 +44,29 @@ def _archive(mocks: TeleworkMocks, log_days: int = 400, archive_days: int = 1827
             assert bucket == "logs-archive-bucket-0a1b2c"
             assert key.startswith("arn:")
 
-        return pulumi.Output.all(archive.archive_bucket_name, archive.kms_key_arn).apply(check)
+        return pulumi.Output.all(
+            archive.archive_bucket_name, archive.kms_key_arn
+        ).apply(check)
 
     declare(program)
 
 
-def test_tw09_log_groups_keep_records_for_the_configured_days(mocks: TeleworkMocks) -> None:
+def test_tw09_log_groups_keep_records_for_the_configured_days(
+    mocks: TeleworkMocks,
+) -> None:
     _archive(mocks, log_days=731)
     groups = mocks.of_type(LOG_GROUP)
-    assert sorted(g.inputs["name"] for g in groups) == sorted(f"/telework/test/{n}" for n in LOG_GROUPS)
+    assert sorted(g.inputs["name"] for g in groups) == sorted(
+        f"/telework/test/{n}" for n in LOG_GROUPS
+    )
     for group in groups:
         assert group.inputs["retentionInDays"] == 731
         assert group.inputs["kmsKeyId"].startswith("arn:")
 
 
-def test_tw09_archive_has_object_lock_with_the_configured_retention(mocks: TeleworkMocks) -> None:
+def test_tw09_archive_has_object_lock_with_the_configured_retention(
+    mocks: TeleworkMocks,
+) -> None:
     _archive(mocks, archive_days=1827)
     (bucket,) = mocks.of_type(BUCKET)
     assert bucket.inputs["objectLockEnabled"] is True
@@ -64,19 +74,31 @@ def test_tw09_archive_has_object_lock_with_the_configured_retention(mocks: Telew
     (lock,) = mocks.of_type(LOCK)
     assert lock.inputs["bucket"] == "logs-archive-bucket-0a1b2c"
     assert lock.inputs["objectLockEnabled"] == "Enabled"
-    assert lock.inputs["rule"]["defaultRetention"] == {"mode": "COMPLIANCE", "days": 1827}
+    assert lock.inputs["rule"]["defaultRetention"] == {
+        "mode": "COMPLIANCE",
+        "days": 1827,
+    }
 
 
-def test_tw09_archive_is_kms_encrypted_private_and_tls_only(mocks: TeleworkMocks) -> None:
+def test_tw09_archive_is_kms_encrypted_private_and_tls_only(
+    mocks: TeleworkMocks,
+) -> None:
     _archive(mocks)
     (sse,) = mocks.of_type(SSE)
     (rule,) = sse.inputs["rules"]
     assert rule["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "aws:kms"
-    assert rule["applyServerSideEncryptionByDefault"]["kmsMasterKeyId"].startswith("arn:")
+    assert rule["applyServerSideEncryptionByDefault"]["kmsMasterKeyId"].startswith(
+        "arn:"
+    )
     (block,) = mocks.of_type(PUBLIC_BLOCK)
     assert all(
         block.inputs[k] is True
-        for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+        for k in (
+            "blockPublicAcls",
+            "blockPublicPolicy",
+            "ignorePublicAcls",
+            "restrictPublicBuckets",
+        )
     )
     (policy,) = mocks.of_type(POLICY)
     statement = json.loads(policy.inputs["policy"])["Statement"][0]
@@ -95,13 +117,17 @@ def test_tw09_archive_lifecycle_moves_to_glacier_and_expires_after_retention(
     assert rule["expiration"] == {"days": 1828}
 
 
-def test_short_archive_retention_skips_the_glacier_transition(mocks: TeleworkMocks) -> None:
+def test_short_archive_retention_skips_the_glacier_transition(
+    mocks: TeleworkMocks,
+) -> None:
     _archive(mocks, log_days=90, archive_days=90)
     (lifecycle,) = mocks.of_type(LIFECYCLE)
     assert not lifecycle.inputs["rules"][0].get("transitions")
 
 
-def test_kms_key_rotates_and_lets_logs_and_autoscaling_use_it(mocks: TeleworkMocks) -> None:
+def test_kms_key_rotates_and_lets_logs_and_autoscaling_use_it(
+    mocks: TeleworkMocks,
+) -> None:
     _archive(mocks)
     (key,) = mocks.of_type(KEY)
     assert key.inputs["enableKeyRotation"] is True
@@ -149,7 +175,8 @@ def test_tw09_log_server_has_encrypted_volumes_no_public_address_and_imdsv2(
     assert volume.inputs["encrypted"] is True and volume.inputs["size"] == 200
     assert volume.inputs["availabilityZone"] == "ap-northeast-1a"
     policies = [
-        json.loads(p.inputs["policy"]) for p in mocks.of_type("aws:iam/rolePolicy:RolePolicy")
+        json.loads(p.inputs["policy"])
+        for p in mocks.of_type("aws:iam/rolePolicy:RolePolicy")
     ]
     actions = {a for p in policies for s in p["Statement"] for a in s["Action"]}
     assert "s3:PutObject" in actions

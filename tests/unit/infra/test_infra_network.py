@@ -16,7 +16,9 @@ ROUTE = "aws:ec2/route:Route"
 ASSOCIATION = "aws:ec2/routeTableAssociation:RouteTableAssociation"
 ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
 FLOW_LOG = "aws:ec2/flowLog:FlowLog"
-FLOW_GROUP = "arn:aws:logs:ap-northeast-1:123456789012:log-group:/telework/test/vpc-flow-logs"
+FLOW_GROUP = (
+    "arn:aws:logs:ap-northeast-1:123456789012:log-group:/telework/test/vpc-flow-logs"
+)
 
 
 def _network() -> Network:
@@ -36,16 +38,27 @@ def _network() -> Network:
     )
 
 
-def test_tw11_two_subnets_per_zone_over_two_availability_zones(mocks: TeleworkMocks) -> None:
+def test_tw11_two_subnets_per_zone_over_two_availability_zones(
+    mocks: TeleworkMocks,
+) -> None:
     def program() -> pulumi.Output[None]:
         network = _network()
 
         def check(ids: list[str]) -> None:
             assert len(set(ids)) == 6
             zones = [i.split("-")[1] for i in ids]
-            assert zones == ["edge", "edge", "desktop", "desktop", "management", "management"]
+            assert zones == [
+                "edge",
+                "edge",
+                "desktop",
+                "desktop",
+                "management",
+                "management",
+            ]
 
-        return pulumi.Output.all(*[i for z in Zone for i in network.subnet_ids[z]]).apply(check)
+        return pulumi.Output.all(
+            *[i for z in Zone for i in network.subnet_ids[z]]
+        ).apply(check)
 
     declare(program)
     subnets = mocks.of_type(SUBNET)
@@ -62,7 +75,9 @@ def test_tw11_two_subnets_per_zone_over_two_availability_zones(mocks: TeleworkMo
         assert subnet.inputs["mapPublicIpOnLaunch"] is False
 
 
-def test_tw11_only_the_edge_zone_has_a_route_to_the_internet(mocks: TeleworkMocks) -> None:
+def test_tw11_only_the_edge_zone_has_a_route_to_the_internet(
+    mocks: TeleworkMocks,
+) -> None:
     def program() -> pulumi.Output[None]:
         network = _network()
 
@@ -73,19 +88,25 @@ def test_tw11_only_the_edge_zone_has_a_route_to_the_internet(mocks: TeleworkMock
 
     declare(program)
     default_routes = [
-        r for r in mocks.of_type(ROUTE) if r.inputs.get("destinationCidrBlock") == "0.0.0.0/0"
+        r
+        for r in mocks.of_type(ROUTE)
+        if r.inputs.get("destinationCidrBlock") == "0.0.0.0/0"
     ]
     assert len(default_routes) == 1
     assert default_routes[0].inputs["routeTableId"] == "network-edge-rt-id"
     assert default_routes[0].inputs["gatewayId"] == "network-igw-id"
-    associations = {a.name: a.inputs["routeTableId"] for a in mocks.of_type(ASSOCIATION)}
+    associations = {
+        a.name: a.inputs["routeTableId"] for a in mocks.of_type(ASSOCIATION)
+    }
     assert len(associations) == 6
     for name, table in associations.items():
         zone = name.split("-")[1]
         assert table == f"network-{zone}-rt-id", name
 
 
-def test_s3_gateway_endpoint_serves_desktop_and_management_tables(mocks: TeleworkMocks) -> None:
+def test_s3_gateway_endpoint_serves_desktop_and_management_tables(
+    mocks: TeleworkMocks,
+) -> None:
     def program() -> pulumi.Output[None]:
         network = _network()
 

@@ -6,7 +6,14 @@ from collections import Counter
 
 import pytest
 
-from infra.tagging import TAG_PROJECT, TAG_ROLE, TAG_SSM_BUCKET, TAG_STACK, TAG_ZONE, Role
+from infra.tagging import (
+    TAG_PROJECT,
+    TAG_ROLE,
+    TAG_SSM_BUCKET,
+    TAG_STACK,
+    TAG_ZONE,
+    Role,
+)
 from tests.unit.infra.conftest import program_at
 from tests.unit.infra.pulumi_mocks import TeleworkMocks
 
@@ -38,11 +45,17 @@ def run(request: pytest.FixtureRequest) -> tuple[int, TeleworkMocks]:
     return seats, program_at(seats)
 
 
-def test_desktop_group_is_sized_from_seats_and_users_per_host(run: tuple[int, TeleworkMocks]) -> None:
+def test_desktop_group_is_sized_from_seats_and_users_per_host(
+    run: tuple[int, TeleworkMocks],
+) -> None:
     seats, mocks = run
     (group,) = mocks.of_type("aws:autoscaling/group:Group")
     hosts = -(-seats // 10)
-    assert (group.inputs["minSize"], group.inputs["maxSize"], group.inputs["desiredCapacity"]) == (
+    assert (
+        group.inputs["minSize"],
+        group.inputs["maxSize"],
+        group.inputs["desiredCapacity"],
+    ) == (
         hosts,
         hosts,
         hosts,
@@ -59,7 +72,9 @@ def test_the_same_resources_at_every_scale(run: tuple[int, TeleworkMocks]) -> No
     assert counts["aws:ec2clientvpn/endpoint:Endpoint"] == 1
     assert counts["aws:ec2/vpnConnection:VpnConnection"] == 2
     assert counts["aws:s3/bucket:Bucket"] == 2
-    assert counts["aws:ec2/route:Route"] == 1  # the edge zone's default route, nothing else
+    assert (
+        counts["aws:ec2/route:Route"] == 1
+    )  # the edge zone's default route, nothing else
 
 
 def test_tw11_no_instance_outside_the_edge_zone_has_a_public_address(
@@ -79,8 +94,13 @@ def test_every_volume_and_bucket_is_encrypted(run: tuple[int, TeleworkMocks]) ->
     for volume in mocks.of_type("aws:ebs/volume:Volume"):
         assert volume.inputs["encrypted"] is True
     (template,) = mocks.of_type("aws:ec2/launchTemplate:LaunchTemplate")
-    assert all(m["ebs"]["encrypted"] == "true" for m in template.inputs["blockDeviceMappings"])
-    buckets = {b.inputs.get("bucket", f"{b.name}-0a1b2c") for b in mocks.of_type("aws:s3/bucket:Bucket")}
+    assert all(
+        m["ebs"]["encrypted"] == "true" for m in template.inputs["blockDeviceMappings"]
+    )
+    buckets = {
+        b.inputs.get("bucket", f"{b.name}-0a1b2c")
+        for b in mocks.of_type("aws:s3/bucket:Bucket")
+    }
     encrypted = {
         e.inputs["bucket"]
         for e in mocks.of_type(
@@ -98,19 +118,27 @@ def test_every_host_requires_imdsv2(run: tuple[int, TeleworkMocks]) -> None:
     assert template.inputs["metadataOptions"]["httpTokens"] == "required"
 
 
-def test_every_taggable_resource_names_project_and_stack(run: tuple[int, TeleworkMocks]) -> None:
+def test_every_taggable_resource_names_project_and_stack(
+    run: tuple[int, TeleworkMocks],
+) -> None:
     _, mocks = run
     for resource in mocks.resources:
-        bucket_setting = resource.type.startswith("aws:s3/bucket") and not resource.type.startswith(
-            "aws:s3/bucket:"
-        )
-        if resource.type.startswith("telework:") or resource.type in UNTAGGED_TYPES or bucket_setting:
+        bucket_setting = resource.type.startswith(
+            "aws:s3/bucket"
+        ) and not resource.type.startswith("aws:s3/bucket:")
+        if (
+            resource.type.startswith("telework:")
+            or resource.type in UNTAGGED_TYPES
+            or bucket_setting
+        ):
             continue
         assert resource.tags.get(TAG_PROJECT) == "telework", resource.type
         assert resource.tags.get(TAG_STACK) == "test", resource.type
 
 
-def test_every_instance_carries_the_inventory_tags(run: tuple[int, TeleworkMocks]) -> None:
+def test_every_instance_carries_the_inventory_tags(
+    run: tuple[int, TeleworkMocks],
+) -> None:
     _, mocks = run
     roles = set()
     for instance in mocks.of_type("aws:ec2/instance:Instance"):
@@ -119,7 +147,9 @@ def test_every_instance_carries_the_inventory_tags(run: tuple[int, TeleworkMocks
     assert roles == {"log_server", "package_proxy"}
 
 
-def test_tw09_retention_of_every_log_group_is_the_configured_one(run: tuple[int, TeleworkMocks]) -> None:
+def test_tw09_retention_of_every_log_group_is_the_configured_one(
+    run: tuple[int, TeleworkMocks],
+) -> None:
     _, mocks = run
     groups = mocks.of_type("aws:cloudwatch/logGroup:LogGroup")
     assert len(groups) == 3
@@ -129,10 +159,15 @@ def test_tw09_retention_of_every_log_group_is_the_configured_one(run: tuple[int,
 def test_openvpn_gateways_are_optional_edge_hosts_with_elastic_ips() -> None:
     mocks = program_at(200, "gateways", vpn_gateway_count=2, customer_gateways=[])
     gateways = [
-        i for i in mocks.of_type("aws:ec2/instance:Instance") if i.tags[TAG_ROLE] == "vpn_gateway"
+        i
+        for i in mocks.of_type("aws:ec2/instance:Instance")
+        if i.tags[TAG_ROLE] == "vpn_gateway"
     ]
     assert len(gateways) == 2
-    assert {g.inputs["subnetId"] for g in gateways} == {"network-edge-0-id", "network-edge-1-id"}
+    assert {g.inputs["subnetId"] for g in gateways} == {
+        "network-edge-0-id",
+        "network-edge-1-id",
+    }
     assert all(g.inputs["associatePublicIpAddress"] is True for g in gateways)
     assert len(mocks.of_type("aws:ec2/eip:Eip")) == 2
     assert not mocks.of_type("aws:ec2/vpnConnection:VpnConnection")

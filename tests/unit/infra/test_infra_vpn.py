@@ -6,7 +6,14 @@ import pulumi
 
 from infra.client_vpn import ClientVpn, ClientVpnArgs, vpc_resolver
 from infra.site_to_site_vpn import SiteToSiteVpn, SiteToSiteVpnArgs
-from tests.unit.infra.pulumi_mocks import CLIENT_CA, SAML, SERVER_CERT, TeleworkMocks, config_for, declare
+from tests.unit.infra.pulumi_mocks import (
+    CLIENT_CA,
+    SAML,
+    SERVER_CERT,
+    TeleworkMocks,
+    config_for,
+    declare,
+)
 
 ENDPOINT = "aws:ec2clientvpn/endpoint:Endpoint"
 AUTH = "aws:ec2clientvpn/authorizationRule:AuthorizationRule"
@@ -38,7 +45,9 @@ def _client_vpn(mocks: TeleworkMocks, saml: str | None = SAML) -> None:
                 log_group_name="/telework/test/client-vpn",
             ),
         )
-        return vpn.endpoint_id.apply(lambda i: None if i == "client-vpn-endpoint-id" else _fail(i))
+        return vpn.endpoint_id.apply(
+            lambda i: None if i == "client-vpn-endpoint-id" else _fail(i)
+        )
 
     declare(program)
 
@@ -47,7 +56,9 @@ def _fail(value: object) -> None:
     raise AssertionError(value)
 
 
-def test_tw04_tw05_client_vpn_needs_device_certificate_and_saml_mfa(mocks: TeleworkMocks) -> None:
+def test_tw04_tw05_client_vpn_needs_device_certificate_and_saml_mfa(
+    mocks: TeleworkMocks,
+) -> None:
     _client_vpn(mocks)
     (endpoint,) = mocks.of_type(ENDPOINT)
     options = {o["type"]: o for o in endpoint.inputs["authenticationOptions"]}
@@ -56,7 +67,9 @@ def test_tw04_tw05_client_vpn_needs_device_certificate_and_saml_mfa(mocks: Telew
     assert endpoint.inputs["serverCertificateArn"] == SERVER_CERT
 
 
-def test_tw05_without_saml_the_certificate_is_still_required(mocks: TeleworkMocks) -> None:
+def test_tw05_without_saml_the_certificate_is_still_required(
+    mocks: TeleworkMocks,
+) -> None:
     _client_vpn(mocks, saml=None)
     (endpoint,) = mocks.of_type(ENDPOINT)
     assert [o["type"] for o in endpoint.inputs["authenticationOptions"]] == [
@@ -64,7 +77,9 @@ def test_tw05_without_saml_the_certificate_is_still_required(mocks: TeleworkMock
     ]
 
 
-def test_tw09_client_vpn_logs_every_connection_to_cloudwatch(mocks: TeleworkMocks) -> None:
+def test_tw09_client_vpn_logs_every_connection_to_cloudwatch(
+    mocks: TeleworkMocks,
+) -> None:
     _client_vpn(mocks)
     (endpoint,) = mocks.of_type(ENDPOINT)
     log = endpoint.inputs["connectionLogOptions"]
@@ -73,23 +88,35 @@ def test_tw09_client_vpn_logs_every_connection_to_cloudwatch(mocks: TeleworkMock
     assert log["cloudwatchLogStream"] == "connections"
 
 
-def test_tw07_tw11_split_tunnel_session_timeout_and_banner(mocks: TeleworkMocks) -> None:
+def test_tw07_tw11_split_tunnel_session_timeout_and_banner(
+    mocks: TeleworkMocks,
+) -> None:
     _client_vpn(mocks)
     (endpoint,) = mocks.of_type(ENDPOINT)
     assert endpoint.inputs["splitTunnel"] is True
     assert endpoint.inputs["sessionTimeoutHours"] == 8
     assert endpoint.inputs["disconnectOnSessionTimeout"] is True
     assert endpoint.inputs["securityGroupIds"] == ["sg-client-vpn"]
-    assert endpoint.inputs["dnsServers"] == [vpc_resolver("10.40.0.0/16")] == ["10.40.0.2"]
+    assert (
+        endpoint.inputs["dnsServers"] == [vpc_resolver("10.40.0.0/16")] == ["10.40.0.2"]
+    )
     assert endpoint.inputs["clientLoginBannerOptions"]["enabled"] is True
     assert endpoint.inputs["selfServicePortal"] == "disabled"
 
 
-def test_tw11_client_vpn_is_authorised_to_desktop_subnets_only(mocks: TeleworkMocks) -> None:
+def test_tw11_client_vpn_is_authorised_to_desktop_subnets_only(
+    mocks: TeleworkMocks,
+) -> None:
     _client_vpn(mocks)
     rules = mocks.of_type(AUTH)
-    assert sorted(r.inputs["targetNetworkCidr"] for r in rules) == ["10.40.16.0/20", "10.40.32.0/20"]
-    assert sorted(a.inputs["subnetId"] for a in mocks.of_type(ASSOC)) == ["subnet-e0", "subnet-e1"]
+    assert sorted(r.inputs["targetNetworkCidr"] for r in rules) == [
+        "10.40.16.0/20",
+        "10.40.32.0/20",
+    ]
+    assert sorted(a.inputs["subnetId"] for a in mocks.of_type(ASSOC)) == [
+        "subnet-e0",
+        "subnet-e1",
+    ]
 
 
 def _site_to_site(mocks: TeleworkMocks) -> None:
@@ -104,7 +131,8 @@ def _site_to_site(mocks: TeleworkMocks) -> None:
                 vpc_cidr=cfg.vpc_cidr,
                 gateways=cfg.customer_gateways,
                 preshared_keys={
-                    gw.name: pulumi.Output.secret(f"psk-{gw.name}") for gw in cfg.customer_gateways
+                    gw.name: pulumi.Output.secret(f"psk-{gw.name}")
+                    for gw in cfg.customer_gateways
                 },
                 route_table_ids=["rt-desktop", "rt-management"],
                 log_group_arn="arn:aws:logs:ap-northeast-1:123456789012:log-group:s2s",
@@ -121,7 +149,9 @@ def _site_to_site(mocks: TeleworkMocks) -> None:
     declare(program)
 
 
-def test_site_to_site_connects_office_and_carrier_from_config(mocks: TeleworkMocks) -> None:
+def test_site_to_site_connects_office_and_carrier_from_config(
+    mocks: TeleworkMocks,
+) -> None:
     _site_to_site(mocks)
     gateways = {g.name: g.inputs for g in mocks.of_type(CGW)}
     assert gateways["site-to-site-office-cgw"]["ipAddress"] == "203.0.113.10"
@@ -133,7 +163,9 @@ def test_site_to_site_connects_office_and_carrier_from_config(mocks: TeleworkMoc
     assert tables == ["rt-desktop", "rt-management"]
 
 
-def test_tw08_tunnels_use_ikev2_aes256_sha2_and_log_to_cloudwatch(mocks: TeleworkMocks) -> None:
+def test_tw08_tunnels_use_ikev2_aes256_sha2_and_log_to_cloudwatch(
+    mocks: TeleworkMocks,
+) -> None:
     _site_to_site(mocks)
     connections = mocks.of_type(CONNECTION)
     assert len(connections) == 2
@@ -142,11 +174,23 @@ def test_tw08_tunnels_use_ikev2_aes256_sha2_and_log_to_cloudwatch(mocks: Telewor
         assert inputs["staticRoutesOnly"] is True
         for tunnel in ("tunnel1", "tunnel2"):
             assert inputs[f"{tunnel}IkeVersions"] == ["ikev2"]
-            assert all(a.startswith("AES256") for a in inputs[f"{tunnel}Phase1EncryptionAlgorithms"])
-            assert all(a.startswith("AES256") for a in inputs[f"{tunnel}Phase2EncryptionAlgorithms"])
-            assert all(a.startswith("SHA2") for a in inputs[f"{tunnel}Phase1IntegrityAlgorithms"])
+            assert all(
+                a.startswith("AES256")
+                for a in inputs[f"{tunnel}Phase1EncryptionAlgorithms"]
+            )
+            assert all(
+                a.startswith("AES256")
+                for a in inputs[f"{tunnel}Phase2EncryptionAlgorithms"]
+            )
+            assert all(
+                a.startswith("SHA2")
+                for a in inputs[f"{tunnel}Phase1IntegrityAlgorithms"]
+            )
             assert min(inputs[f"{tunnel}Phase1DhGroupNumbers"]) >= 19
-            assert inputs[f"{tunnel}LogOptions"]["cloudwatchLogOptions"]["logEnabled"] is True
+            assert (
+                inputs[f"{tunnel}LogOptions"]["cloudwatchLogOptions"]["logEnabled"]
+                is True
+            )
             # The pre-shared key reaches the engine as a secret, never as plain text.
             psk = inputs[f"{tunnel}PresharedKey"]
             assert isinstance(psk, dict) and SECRET_SIG in psk, psk
