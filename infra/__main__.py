@@ -11,8 +11,8 @@ from pathlib import Path
 # the repository root so that `infra.*` names are the same here, in tests and in mypy.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from infra.config import load_config, load_tunnel_secrets  # noqa: E402
-from infra.program import build  # noqa: E402
+from infra.config import load_config, load_tunnel_secrets
+from infra.program import build
 
 config = load_config()
 build(config, load_tunnel_secrets(config))

@@ -122,15 +122,15 @@ def no_public_ip_on_private_hosts(
                         f"{tags[TAG_ROLE]} launch template gives a public IP (TW-11)",
                         None,
                     )
-    elif args.resource_type == SUBNET:
-        if (
-            _tags(props).get(TAG_ZONE) in PRIVATE_ZONES
-            and props.get("mapPublicIpOnLaunch") is True
-        ):
-            report(
-                "desktop and management subnets must not map public IPs on launch (TW-11)",
-                None,
-            )
+    elif (
+        args.resource_type == SUBNET
+        and _tags(props).get(TAG_ZONE) in PRIVATE_ZONES
+        and props.get("mapPublicIpOnLaunch") is True
+    ):
+        report(
+            "desktop and management subnets must not map public IPs on launch (TW-11)",
+            None,
+        )
 
 
 # --- TW-09: encryption on every volume ------------------------------------------------------

@@ -11,9 +11,9 @@ ROOT = Path(__file__).resolve().parents[3]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import pulumi  # noqa: E402
+import pulumi
 
-from tests.unit.infra.pulumi_mocks import TeleworkMocks, config_for, run_program  # noqa: E402
+from tests.unit.infra.pulumi_mocks import TeleworkMocks, config_for, run_program
 
 _RUNS: dict[tuple[int, str], TeleworkMocks] = {}
 

@@ -24,9 +24,9 @@ ROOT = Path(__file__).resolve().parents[3]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import telework_policies as rules  # noqa: E402
+import telework_policies as rules
 
-from tests.unit.infra.pulumi_mocks import config_for, run_program  # noqa: E402
+from tests.unit.infra.pulumi_mocks import config_for, run_program
 
 OPTS = PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [])
 CONFIG = {"minimumRetentionDays": 365, "vpnPort": 1194, "vpnProtocol": "udp"}

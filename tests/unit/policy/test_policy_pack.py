@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
+import telework_policies as rules
 from pulumi_policy import (
     PolicyCustomTimeouts,
     PolicyResource,
@@ -18,8 +19,6 @@ from pulumi_policy import (
     ResourceValidationArgs,
     StackValidationArgs,
 )
-
-import telework_policies as rules
 
 OPTS = PolicyResourceOptions(
     protect=False,
