@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+import pulumi
 import pytest
 
-from infra.config import ConfigError, validate_config
-from tests.unit.infra.pulumi_mocks import CLIENT_CA, SERVER_CERT, config_for, raw_config
+from infra.config import (
+    ConfigError,
+    load_config,
+    load_tunnel_secrets,
+    tunnel_secret_key,
+    validate_config,
+)
+from tests.unit.infra.pulumi_mocks import (
+    CLIENT_CA,
+    SERVER_CERT,
+    TeleworkMocks,
+    config_for,
+    raw_config,
+)
 
 
 def test_valid_config_gives_typed_values_and_defaults() -> None:
@@ -260,3 +273,40 @@ def test_overlapping_on_premises_networks_are_refused() -> None:
 @pytest.mark.parametrize("seats", [1, 50, 200, 2000, 5000])
 def test_seat_counts_across_the_range_are_accepted(seats: int) -> None:
     assert config_for(seats, client_vpn_cidr="10.44.0.0/16").seats == seats
+
+
+def test_load_config_reads_the_stack_through_the_pulumi_runtime(
+    mocks: TeleworkMocks,
+) -> None:
+    pulumi.runtime.set_all_config(
+        {
+            "aws:region": "ap-northeast-1",
+            "telework:seats": "120",
+            "telework:client_vpn_server_certificate_arn": SERVER_CERT,
+            "telework:client_vpn_root_certificate_arn": CLIENT_CA,
+            "telework:customer_gateways": '[{"name": "office", "kind": "office", '
+            '"ip_address": "203.0.113.10", "cidrs": ["172.20.0.0/16"]}]',
+            "telework:vpn_psk_office": "s3cret-pre-shared-key",
+        },
+        secret_keys=["telework:vpn_psk_office"],
+    )
+    try:
+        cfg = load_config()
+        secrets = load_tunnel_secrets(cfg)
+    finally:
+        pulumi.runtime.set_all_config({})
+    assert (cfg.stack, cfg.seats, cfg.desktop_hosts) == ("test", 120, 12)
+    assert cfg.customer_gateways[0].bgp_asn == 65000
+    assert list(secrets) == ["office"]
+    assert tunnel_secret_key("office") == "telework:vpn_psk_office"
+
+
+def test_load_config_refuses_a_misspelt_key(mocks: TeleworkMocks) -> None:
+    pulumi.runtime.set_all_config({"telework:seat": "50"})
+    try:
+        with pytest.raises(
+            ConfigError, match="telework:seat must be one of the documented keys"
+        ):
+            load_config()
+    finally:
+        pulumi.runtime.set_all_config({})
