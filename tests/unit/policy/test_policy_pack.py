@@ -442,3 +442,17 @@ def test_every_policy_is_mandatory_and_has_a_validator() -> None:
             policy.enforcement_level is not None
             and policy.enforcement_level.value == "mandatory"
         )
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_policy_config_files_name_real_policies_and_schema_keys(stack: str) -> None:
+    import json
+    from pathlib import Path
+
+    path = Path(rules.__file__).parent / f"config.{stack}.json"
+    config = json.loads(path.read_text(encoding="utf-8"))
+    by_name = {p.name: p for p in rules.POLICIES}
+    for name, values in config.items():
+        schema = by_name[name].config_schema
+        assert schema is not None, name
+        assert set(values) <= set(schema.properties), name
