@@ -13,9 +13,7 @@ if str(ROOT) not in sys.path:
 
 import pulumi
 
-from tests.unit.infra.pulumi_mocks import TeleworkMocks, config_for, run_program
-
-_RUNS: dict[tuple[int, str], TeleworkMocks] = {}
+from tests.unit.infra.pulumi_mocks import TeleworkMocks
 
 
 @pytest.fixture
@@ -24,13 +22,3 @@ def mocks() -> TeleworkMocks:
     recorder = TeleworkMocks()
     pulumi.runtime.set_mocks(recorder, project="telework", stack="test", preview=False)
     return recorder
-
-
-def program_at(
-    seats: int, variant: str = "default", **overrides: object
-) -> TeleworkMocks:
-    """The whole program run once per (seats, variant) and kept for the session."""
-    key = (seats, variant)
-    if key not in _RUNS:
-        _RUNS[key] = run_program(config_for(seats, **overrides))
-    return _RUNS[key]

@@ -187,3 +187,16 @@ def declare(program: Callable[[], pulumi.Output[Any] | None]) -> None:
         return program()
 
     run()
+
+
+_RUNS: dict[tuple[int, str], TeleworkMocks] = {}
+
+
+def program_at(
+    seats: int, variant: str = "default", **overrides: object
+) -> TeleworkMocks:
+    """The whole program run once per (seats, variant) and kept for the test session."""
+    key = (seats, variant)
+    if key not in _RUNS:
+        _RUNS[key] = run_program(config_for(seats, **overrides))
+    return _RUNS[key]

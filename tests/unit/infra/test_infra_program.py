@@ -14,8 +14,7 @@ from infra.tagging import (
     TAG_ZONE,
     Role,
 )
-from tests.unit.infra.conftest import program_at
-from tests.unit.infra.pulumi_mocks import TeleworkMocks
+from tests.unit.infra.pulumi_mocks import TeleworkMocks, program_at
 
 SEATS = [50, 200, 2000]
 # Resource types that take tags and are not sub-configurations of another resource.
