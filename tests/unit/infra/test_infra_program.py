@@ -171,3 +171,28 @@ def test_openvpn_gateways_are_optional_edge_hosts_with_elastic_ips() -> None:
     assert len(mocks.of_type("aws:ec2/eip:Eip")) == 2
     assert not mocks.of_type("aws:ec2/vpnConnection:VpnConnection")
     assert not mocks.of_type("aws:ec2/vpnGateway:VpnGateway")
+
+
+def test_entry_point_reads_config_and_builds_the_stack(mocks: TeleworkMocks) -> None:
+    import runpy
+    from pathlib import Path
+
+    import pulumi
+
+    from tests.unit.infra.pulumi_mocks import CLIENT_CA, SERVER_CERT, declare
+
+    pulumi.runtime.set_all_config(
+        {
+            "telework:seats": "30",
+            "telework:client_vpn_server_certificate_arn": SERVER_CERT,
+            "telework:client_vpn_root_certificate_arn": CLIENT_CA,
+        }
+    )
+    main = Path(__file__).resolve().parents[3] / "infra" / "__main__.py"
+    try:
+        declare(lambda: runpy.run_path(str(main), run_name="__main__") and None)
+    finally:
+        pulumi.runtime.set_all_config({})
+    (group,) = mocks.of_type("aws:autoscaling/group:Group")
+    assert group.inputs["desiredCapacity"] == 3
+    assert not mocks.of_type("aws:ec2/vpnConnection:VpnConnection")
