@@ -1,0 +1,120 @@
+"""The Ansible AWS inventory groups hosts by the very tags the program puts on them.
+
+The `amazon.aws.aws_ec2` plugin needs AWS, so its grouping options (`keyed_groups`,
+`compose`) are run by Ansible's own `constructed` plugin over hosts whose variables are what
+aws_ec2 would report for instances tagged by `infra.tagging.host_tags`.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from infra.tagging import Role, Zone, host_tags
+
+ROOT = Path(__file__).resolve().parents[3]
+INVENTORY = ROOT / "inventories" / "aws" / "aws_ec2.yml"
+GROUP_VARS = ROOT / "inventories" / "aws" / "group_vars" / "all.yml"
+ANSIBLE_GROUPS = {
+    "remote_desktop",
+    "log_server",
+    "vpn_gateway",
+    "file_server",
+    "chat_server",
+}
+
+
+def _load(path: Path) -> dict[str, Any]:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+def test_inventory_uses_aws_ec2_in_tokyo_for_telework_instances_only() -> None:
+    inventory = _load(INVENTORY)
+    assert inventory["plugin"] == "amazon.aws.aws_ec2"
+    assert inventory["regions"] == ["ap-northeast-1"]
+    assert inventory["filters"]["tag:telework:project"] == "telework"
+    assert inventory["hostnames"] == ["instance-id"]
+
+
+def test_hosts_are_reached_over_ssm_with_the_installed_connection_plugin() -> None:
+    group_vars = _load(GROUP_VARS)
+    assert group_vars["ansible_connection"] == "amazon.aws.aws_ssm"
+    assert group_vars["ansible_aws_ssm_region"] == "ap-northeast-1"
+    spec = importlib.util.find_spec("ansible_collections.amazon.aws")
+    if spec is None or spec.submodule_search_locations is None:
+        pytest.skip("the ansible package is not installed in this interpreter")
+    collection = Path(next(iter(spec.submodule_search_locations)))
+    plugin = collection / "plugins" / "connection" / "aws_ssm.py"
+    assert "ansible_aws_ssm_bucket_name" in plugin.read_text(encoding="utf-8")
+
+
+def test_role_values_are_the_ansible_group_names() -> None:
+    assert ANSIBLE_GROUPS <= {r.value for r in Role}
+
+
+@pytest.mark.skipif(
+    shutil.which("ansible-inventory", path=str(Path(sys.executable).parent)) is None,
+    reason="ansible-inventory is not installed next to this interpreter",
+)
+def test_tagged_instances_land_in_their_role_zone_and_stack_groups(
+    tmp_path: Path,
+) -> None:
+    aws_ec2 = _load(INVENTORY)
+    hosts: dict[str, Any] = {}
+    for index, (role, zone) in enumerate(
+        [
+            (Role.REMOTE_DESKTOP, Zone.DESKTOP),
+            (Role.LOG_SERVER, Zone.MANAGEMENT),
+            (Role.VPN_GATEWAY, Zone.EDGE),
+            (Role.FILE_SERVER, Zone.MANAGEMENT),
+            (Role.CHAT_SERVER, Zone.MANAGEMENT),
+        ]
+    ):
+        instance_id = f"i-0{index}"
+        tags = dict(
+            host_tags("prod", role.value, role, zone, "TW-11", "telework-ssm-bucket")
+        )
+        hosts[instance_id] = {"instance_id": instance_id, "tags": tags}
+    (tmp_path / "10-hosts.yml").write_text(yaml.safe_dump({"all": {"hosts": hosts}}))
+    constructed = {
+        "plugin": "ansible.builtin.constructed",
+        "strict": True,
+        "keyed_groups": aws_ec2["keyed_groups"],
+        "compose": aws_ec2["compose"],
+    }
+    (tmp_path / "20-constructed.yml").write_text(yaml.safe_dump(constructed))
+    binary = Path(sys.executable).parent / "ansible-inventory"
+    result = subprocess.run(
+        [str(binary), "-i", str(tmp_path), "--list"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+        # Away from the repository's ansible.cfg, with Ansible's default inventory plugins.
+        cwd=tmp_path,
+        env={
+            "PATH": str(Path(sys.executable).parent),
+            "HOME": str(tmp_path),
+            "ANSIBLE_LOCAL_TEMP": str(tmp_path / "tmp"),
+        },
+    )
+    listing = json.loads(result.stdout)
+    for role in ANSIBLE_GROUPS:
+        assert len(listing[role]["hosts"]) == 1, role
+    assert listing["remote_desktop"]["hosts"] == ["i-00"]
+    assert listing["log_server"]["hosts"] == ["i-01"]
+    assert sorted(listing["zone_management"]["hosts"]) == ["i-01", "i-03", "i-04"]
+    assert len(listing["stack_prod"]["hosts"]) == 5
+    hostvars = listing["_meta"]["hostvars"]["i-00"]
+    assert hostvars["ansible_aws_ssm_bucket_name"] == "telework-ssm-bucket"
+    assert hostvars["ansible_aws_ssm_instance_id"] == "i-00"
