@@ -24,7 +24,7 @@ ARTIFACTS ?= $(CURDIR)/artifacts
 APT_PACKAGES := debootstrap systemd-container nftables apt-cacher-ng iproute2 openssh-client \
 	util-linux python3-venv git make
 
-.PHONY: help root-check setup lab lab-up converge status down test lint unit engine-test molecule lab-test bench-lab clean
+.PHONY: help root-check setup python-setup lab lab-up converge status down test lint unit engine-test molecule lab-test bench-lab clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -32,7 +32,8 @@ help: ## List the targets
 root-check:
 	@if [ "$$(id -u)" != 0 ]; then echo "make: the lab needs root (bridges, mounts, namespaces): run 'sudo make $(MAKECMDGOALS)'" >&2; exit 1; fi
 
-$(VENV)/.apt-done: | root-check
+$(VENV)/.apt-done:
+	@$(MAKE) --no-print-directory root-check
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "setup: installing Debian packages:" $$missing; \
@@ -40,13 +41,15 @@ $(VENV)/.apt-done: | root-check
 	fi
 	@mkdir -p $(VENV) && touch $@
 
-$(VENV)/.pip-done: requirements.txt | $(VENV)/.apt-done
+$(VENV)/.pip-done: requirements.txt
 	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -r requirements.txt
 	@touch $@
 
 setup: $(VENV)/.apt-done $(VENV)/.pip-done ## Install Debian packages and the pinned Python stack into .venv
+
+python-setup: $(VENV)/.pip-done  # the Python stack only (lint and unit tests need no root)
 
 lab: setup lab-up converge status ## Boot the local lab site and converge it (safe to run again)
 
@@ -69,14 +72,14 @@ test: setup ## Run every test tier: lint, unit, engine, Molecule (Debian 13 and 
 	$(MAKE) molecule
 	$(MAKE) lab-test
 
-lint: setup ## Static checks: yamllint, ansible-lint (production), ruff, mypy
+lint: python-setup ## Static checks: yamllint, ansible-lint (production), ruff, mypy
 	$(BIN)/yamllint -s .
 	$(BIN)/ansible-lint --profile production --offline
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-unit: setup ## Unit tests (no root or lab hosts needed)
+unit: python-setup ## Unit tests (no root or lab hosts needed)
 	$(BIN)/python -m pytest -q tests/unit
 
 engine-test: setup ## The lab engine on this machine: boot, idempotence, repair, teardown, isolation

@@ -54,10 +54,7 @@ def _warm_runs(seats: int, runs: int) -> list[float]:
 
 
 def _summary(values: list[float]) -> str:
-    return (
-        f"median {statistics.median(values):7.3f} s"
-        f"  (min {min(values):.3f}, max {max(values):.3f}, n={len(values)})"
-    )
+    return f"median {statistics.median(values):7.3f} s  (min {min(values):.3f}, max {max(values):.3f}, n={len(values)})"
 
 
 def main() -> int:

@@ -57,9 +57,7 @@ class ClientVpn(pulumi.ComponentResource):
     endpoint_id: pulumi.Output[str]
     dns_name: pulumi.Output[str]
 
-    def __init__(
-        self, name: str, args: ClientVpnArgs, opts: pulumi.ResourceOptions | None = None
-    ) -> None:
+    def __init__(self, name: str, args: ClientVpnArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("telework:vpn:ClientVpn", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
@@ -128,6 +126,4 @@ class ClientVpn(pulumi.ComponentResource):
                 description=f"TW-11: VPN clients reach the desktop subnet {cidr} only",
                 opts=child,
             )
-        self.register_outputs(
-            {"endpoint_id": self.endpoint_id, "dns_name": self.dns_name}
-        )
+        self.register_outputs({"endpoint_id": self.endpoint_id, "dns_name": self.dns_name})

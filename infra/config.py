@@ -142,16 +142,12 @@ class TeleworkConfig:
     @property
     def office_cidrs(self) -> tuple[str, ...]:
         """On-premises office-zone networks (file servers, chat, internal systems)."""
-        return tuple(
-            c for gw in self.customer_gateways if gw.kind == "office" for c in gw.cidrs
-        )
+        return tuple(c for gw in self.customer_gateways if gw.kind == "office" for c in gw.cidrs)
 
     @property
     def carrier_cidrs(self) -> tuple[str, ...]:
         """Networks of the lent telework PCs on the carrier's closed network (pattern 2)."""
-        return tuple(
-            c for gw in self.customer_gateways if gw.kind == "carrier" for c in gw.cidrs
-        )
+        return tuple(c for gw in self.customer_gateways if gw.kind == "carrier" for c in gw.cidrs)
 
     @property
     def mfa_on_client_vpn(self) -> bool:
@@ -265,10 +261,7 @@ def _private(net: ipaddress.IPv4Network) -> bool:
 def _subnet_pair(
     key: str, value: object, vpc: ipaddress.IPv4Network
 ) -> tuple[ipaddress.IPv4Network, ipaddress.IPv4Network]:
-    allowed = (
-        f"a list of 2 IPv4 CIDRs from /16 to /28 inside {_k('vpc_cidr')} ({vpc}), "
-        "one per availability zone"
-    )
+    allowed = f"a list of 2 IPv4 CIDRs from /16 to /28 inside {_k('vpc_cidr')} ({vpc}), one per availability zone"
     items = _list(key, value, allowed)
     if len(items) != 2:
         raise ConfigError(_k(key), allowed, items)
@@ -376,9 +369,7 @@ def validate_config(raw: Mapping[str, object], stack: str) -> TeleworkConfig:
     if region not in DEFAULT_AVAILABILITY_ZONES:
         raise ConfigError(
             "aws:region",
-            "one of "
-            + ", ".join(DEFAULT_AVAILABILITY_ZONES)
-            + " (the ward's data stays in Japan)",
+            "one of " + ", ".join(DEFAULT_AVAILABILITY_ZONES) + " (the ward's data stays in Japan)",
             region,
         )
 
@@ -398,9 +389,7 @@ def validate_config(raw: Mapping[str, object], stack: str) -> TeleworkConfig:
         zones = (cast(str, items[0]), cast(str, items[1]))
 
     seats = _int("seats", values["seats"], 1, MAX_SEATS)
-    users_per_host = _int(
-        "users_per_host", values["users_per_host"], 1, MAX_USERS_PER_HOST
-    )
+    users_per_host = _int("users_per_host", values["users_per_host"], 1, MAX_USERS_PER_HOST)
     hosts = desktop_hosts_for(seats, users_per_host)
 
     vpc_allowed = "a private IPv4 CIDR (RFC 1918) from /16 to /24"
@@ -409,9 +398,7 @@ def validate_config(raw: Mapping[str, object], stack: str) -> TeleworkConfig:
         raise ConfigError(_k("vpc_cidr"), vpc_allowed, values["vpc_cidr"])
 
     edge = _subnet_pair("edge_subnet_cidrs", values["edge_subnet_cidrs"], vpc)
-    management = _subnet_pair(
-        "management_subnet_cidrs", values["management_subnet_cidrs"], vpc
-    )
+    management = _subnet_pair("management_subnet_cidrs", values["management_subnet_cidrs"], vpc)
     desktop = _subnet_pair("desktop_subnet_cidrs", values["desktop_subnet_cidrs"], vpc)
     # AWS keeps 5 addresses of every subnet; one ASG spreads hosts over both zones and must
     # still fit when one zone is lost, so each desktop subnet must hold every host.
@@ -426,18 +413,11 @@ def validate_config(raw: Mapping[str, object], stack: str) -> TeleworkConfig:
         )
 
     client_allowed = (
-        f"a private IPv4 CIDR from /12 to /22 with at least {2 * seats} addresses "
-        f"(two per seat, as AWS advises)"
+        f"a private IPv4 CIDR from /12 to /22 with at least {2 * seats} addresses (two per seat, as AWS advises)"
     )
     client = _network("client_vpn_cidr", values["client_vpn_cidr"], client_allowed)
-    if (
-        not _private(client)
-        or not 12 <= client.prefixlen <= 22
-        or client.num_addresses < 2 * seats
-    ):
-        raise ConfigError(
-            _k("client_vpn_cidr"), client_allowed, values["client_vpn_cidr"]
-        )
+    if not _private(client) or not 12 <= client.prefixlen <= 22 or client.num_addresses < 2 * seats:
+        raise ConfigError(_k("client_vpn_cidr"), client_allowed, values["client_vpn_cidr"])
 
     gateways = _customer_gateways(values["customer_gateways"])
     gateway_names = {gw.name for gw in gateways}
@@ -464,10 +444,7 @@ def validate_config(raw: Mapping[str, object], stack: str) -> TeleworkConfig:
         (_k("client_vpn_cidr"), client),
     ]
     for index, gw in enumerate(gateways):
-        outside.extend(
-            (_k(f"customer_gateways[{index}].cidrs"), ipaddress.IPv4Network(c))
-            for c in gw.cidrs
-        )
+        outside.extend((_k(f"customer_gateways[{index}].cidrs"), ipaddress.IPv4Network(c)) for c in gw.cidrs)
     _check_no_overlaps(outside)
 
     server_arn = _str(
@@ -487,9 +464,7 @@ def validate_config(raw: Mapping[str, object], stack: str) -> TeleworkConfig:
         ("client_vpn_root_certificate_arn", root_arn),
     ):
         if arn.split(":")[3] != region:
-            raise ConfigError(
-                _k(key), f"a certificate in the stack's region {region}", arn
-            )
+            raise ConfigError(_k(key), f"a certificate in the stack's region {region}", arn)
     saml_value = values["client_vpn_saml_provider_arn"]
     saml_arn = (
         None
@@ -512,12 +487,8 @@ def validate_config(raw: Mapping[str, object], stack: str) -> TeleworkConfig:
             work_end,
         )
 
-    log_days = _choice_int(
-        "log_retention_days", values["log_retention_days"], CLOUDWATCH_RETENTION_DAYS
-    )
-    archive_days = _int(
-        "archive_retention_days", values["archive_retention_days"], 1, 36500
-    )
+    log_days = _choice_int("log_retention_days", values["log_retention_days"], CLOUDWATCH_RETENTION_DAYS)
+    archive_days = _int("archive_retention_days", values["archive_retention_days"], 1, 36500)
     if archive_days < log_days:
         raise ConfigError(
             _k("archive_retention_days"),
@@ -527,9 +498,7 @@ def validate_config(raw: Mapping[str, object], stack: str) -> TeleworkConfig:
         )
     lock_mode = values["archive_lock_mode"]
     if lock_mode not in ("GOVERNANCE", "COMPLIANCE"):
-        raise ConfigError(
-            _k("archive_lock_mode"), "GOVERNANCE or COMPLIANCE", lock_mode
-        )
+        raise ConfigError(_k("archive_lock_mode"), "GOVERNANCE or COMPLIANCE", lock_mode)
 
     return TeleworkConfig(
         stack=stack,
@@ -551,9 +520,7 @@ def validate_config(raw: Mapping[str, object], stack: str) -> TeleworkConfig:
             CLIENT_VPN_SESSION_TIMEOUT_HOURS,
         ),
         vpn_port=_choice_int("vpn_port", values["vpn_port"], VPN_PORTS),
-        vpn_gateway_count=_int(
-            "vpn_gateway_count", values["vpn_gateway_count"], 0, MAX_VPN_GATEWAYS
-        ),
+        vpn_gateway_count=_int("vpn_gateway_count", values["vpn_gateway_count"], 0, MAX_VPN_GATEWAYS),
         vpn_gateway_instance_type=_str(
             "vpn_gateway_instance_type",
             values["vpn_gateway_instance_type"],
@@ -567,9 +534,7 @@ def validate_config(raw: Mapping[str, object], stack: str) -> TeleworkConfig:
             _INSTANCE_TYPE,
             instance_allowed,
         ),
-        desktop_volume_gb=_int(
-            "desktop_volume_gb", values["desktop_volume_gb"], 20, 1024
-        ),
+        desktop_volume_gb=_int("desktop_volume_gb", values["desktop_volume_gb"], 20, 1024),
         work_start_hour=work_start,
         work_end_hour=work_end,
         off_hours_hosts=_int("off_hours_hosts", values["off_hours_hosts"], 0, hosts),
@@ -599,16 +564,12 @@ def _configured_values() -> dict[str, object]:
         get_config_env,
     )  # the runtime's own config map
 
-    keys = {
-        k for k in (*CONFIG.get(), *get_config_env()) if k.startswith(f"{NAMESPACE}:")
-    }
+    keys = {k for k in (*CONFIG.get(), *get_config_env()) if k.startswith(f"{NAMESPACE}:")}
     raw: dict[str, object] = {}
     for full_key in sorted(keys):
         namespace, _, key = full_key.partition(":")
         if key.startswith(_PSK_PREFIX):
-            raw[full_key] = (
-                "(secret)"  # checked for its name only; read with require_secret
-            )
+            raw[full_key] = "(secret)"  # checked for its name only; read with require_secret
             continue
         raw[full_key] = pulumi.Config(namespace).get(key)
     region = pulumi.Config("aws").get("region")
@@ -625,10 +586,7 @@ def load_config() -> TeleworkConfig:
 def load_tunnel_secrets(cfg: TeleworkConfig) -> dict[str, pulumi.Output[str]]:
     """The pre-shared key of each site-to-site gateway, `telework:vpn_psk_<name>` (secret)."""
     config = pulumi.Config(NAMESPACE)
-    return {
-        gw.name: config.require_secret(f"{_PSK_PREFIX}{gw.name}")
-        for gw in cfg.customer_gateways
-    }
+    return {gw.name: config.require_secret(f"{_PSK_PREFIX}{gw.name}") for gw in cfg.customer_gateways}
 
 
 def tunnel_secret_key(gateway_name: str) -> str:

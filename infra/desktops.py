@@ -69,9 +69,7 @@ class Desktops(pulumi.ComponentResource):
     rdp_address: pulumi.Output[str]
     hosts: int
 
-    def __init__(
-        self, name: str, args: DesktopsArgs, opts: pulumi.ResourceOptions | None = None
-    ) -> None:
+    def __init__(self, name: str, args: DesktopsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("telework:compute:Desktops", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         stack = args.stack
@@ -91,9 +89,7 @@ class Desktops(pulumi.ComponentResource):
             description="telework remote-desktop host (xrdp session host)",
             image_id=args.image_id,
             instance_type=args.instance_type,
-            iam_instance_profile=aws.ec2.LaunchTemplateIamInstanceProfileArgs(
-                arn=args.instance_profile_arn
-            ),
+            iam_instance_profile=aws.ec2.LaunchTemplateIamInstanceProfileArgs(arn=args.instance_profile_arn),
             metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
                 http_endpoint="enabled",
                 http_tokens=IMDS_TOKENS,
@@ -124,9 +120,7 @@ class Desktops(pulumi.ComponentResource):
                 lambda script: base64.b64encode(script.encode()).decode()
             ),
             tag_specifications=[
-                aws.ec2.LaunchTemplateTagSpecificationArgs(
-                    resource_type=kind, tags=tags
-                )
+                aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=kind, tags=tags)
                 for kind in ("instance", "volume", "network-interface")
             ],
             update_default_version=True,
@@ -154,9 +148,7 @@ class Desktops(pulumi.ComponentResource):
             preserve_client_ip="true",
             stickiness=aws.lb.TargetGroupStickinessArgs(type="source_ip", enabled=True),
             deregistration_delay=300,
-            health_check=aws.lb.TargetGroupHealthCheckArgs(
-                protocol="TCP", port=str(RDP_PORT), interval=30
-            ),
+            health_check=aws.lb.TargetGroupHealthCheckArgs(protocol="TCP", port=str(RDP_PORT), interval=30),
             tags=base_tags(stack, "rdp-targets"),
             opts=child,
         )
@@ -165,11 +157,7 @@ class Desktops(pulumi.ComponentResource):
             load_balancer_arn=balancer.arn,
             port=RDP_PORT,
             protocol="TCP",
-            default_actions=[
-                aws.lb.ListenerDefaultActionArgs(
-                    type="forward", target_group_arn=target_group.arn
-                )
-            ],
+            default_actions=[aws.lb.ListenerDefaultActionArgs(type="forward", target_group_arn=target_group.arn)],
             opts=child,
         )
         self.rdp_address = balancer.dns_name
@@ -189,15 +177,11 @@ class Desktops(pulumi.ComponentResource):
             # Scale-in ends sessions: take the newest hosts first, the ones with fewest users.
             termination_policies=["NewestInstance"],
             tags=[
-                aws.autoscaling.GroupTagArgs(
-                    key=key, value=value, propagate_at_launch=False
-                )
+                aws.autoscaling.GroupTagArgs(key=key, value=value, propagate_at_launch=False)
                 for key, value in base_tags(stack, "desktop-group").items()
             ],
             # The schedules below move capacity; `pulumi up` at night must not undo them.
-            opts=pulumi.ResourceOptions(
-                parent=self, ignore_changes=["desiredCapacity", "minSize"]
-            ),
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["desiredCapacity", "minSize"]),
         )
         self.group_name = group.name
 
@@ -223,6 +207,4 @@ class Desktops(pulumi.ComponentResource):
             desired_capacity=sizing.off_hours_hosts,
             opts=child,
         )
-        self.register_outputs(
-            {"group_name": self.group_name, "rdp_address": self.rdp_address}
-        )
+        self.register_outputs({"group_name": self.group_name, "rdp_address": self.rdp_address})

@@ -48,14 +48,10 @@ class Ec2Host(pulumi.ComponentResource):
     instance_id: pulumi.Output[str]
     private_ip: pulumi.Output[str]
 
-    def __init__(
-        self, name: str, args: Ec2HostArgs, opts: pulumi.ResourceOptions | None = None
-    ) -> None:
+    def __init__(self, name: str, args: Ec2HostArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("telework:compute:Ec2Host", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        tags = host_tags(
-            args.stack, name, args.role, args.zone, args.controls, args.ssm_bucket_name
-        )
+        tags = host_tags(args.stack, name, args.role, args.zone, args.controls, args.ssm_bucket_name)
         instance = aws.ec2.Instance(
             f"{name}-instance",
             ami=args.image_id,
@@ -105,6 +101,4 @@ class Ec2Host(pulumi.ComponentResource):
                 instance_id=instance.id,
                 opts=child,
             )
-        self.register_outputs(
-            {"instance_id": self.instance_id, "private_ip": self.private_ip}
-        )
+        self.register_outputs({"instance_id": self.instance_id, "private_ip": self.private_ip})

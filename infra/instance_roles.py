@@ -58,9 +58,7 @@ class InstanceRole(pulumi.ComponentResource):
             tags=base_tags(args.stack, f"{name}-role"),
             opts=child,
         )
-        aws.iam.RolePolicyAttachment(
-            f"{name}-ssm-core", role=role.name, policy_arn=SSM_CORE_POLICY, opts=child
-        )
+        aws.iam.RolePolicyAttachment(f"{name}-ssm-core", role=role.name, policy_arn=SSM_CORE_POLICY, opts=child)
         bucket = args.ssm_transfer_bucket_arn
         statements: list[Mapping[str, Any]] = [
             {
@@ -80,9 +78,7 @@ class InstanceRole(pulumi.ComponentResource):
         aws.iam.RolePolicy(
             f"{name}-access",
             role=role.id,
-            policy=pulumi.Output.json_dumps(
-                {"Version": "2012-10-17", "Statement": statements}
-            ),
+            policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": statements}),
             opts=child,
         )
         profile = aws.iam.InstanceProfile(

@@ -47,9 +47,7 @@ class LogArchive(pulumi.ComponentResource):
     ) -> None:
         super().__init__("telework:logging:LogArchive", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        account = aws.get_caller_identity_output(
-            opts=pulumi.InvokeOutputOptions(parent=self)
-        )
+        account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
         account_id = account.account_id
         root = pulumi.Output.concat("arn:aws:iam::", account_id, ":root")
         asg_role = pulumi.Output.concat(
@@ -83,9 +81,7 @@ class LogArchive(pulumi.ComponentResource):
                         {
                             "Sid": "CloudWatchLogsEncrypts",
                             "Effect": "Allow",
-                            "Principal": {
-                                "Service": f"logs.{args.region}.amazonaws.com"
-                            },
+                            "Principal": {"Service": f"logs.{args.region}.amazonaws.com"},
                             "Action": key_use,
                             "Resource": "*",
                             "Condition": {
@@ -115,9 +111,7 @@ class LogArchive(pulumi.ComponentResource):
                             "Principal": {"AWS": asg_role},
                             "Action": "kms:CreateGrant",
                             "Resource": "*",
-                            "Condition": {
-                                "Bool": {"kms:GrantIsForAWSResource": "true"}
-                            },
+                            "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
                         },
                     ],
                 }
@@ -157,13 +151,9 @@ class LogArchive(pulumi.ComponentResource):
                 # Delete one day after the lock has run out (the lock forbids it before).
                 expire_after_days=args.archive_retention_days + 1,
                 transition_to_glacier_after_days=(
-                    GLACIER_AFTER_DAYS
-                    if args.archive_retention_days > GLACIER_AFTER_DAYS + 30
-                    else None
+                    GLACIER_AFTER_DAYS if args.archive_retention_days > GLACIER_AFTER_DAYS + 30 else None
                 ),
-                object_lock=ObjectLock(
-                    mode=args.archive_lock_mode, days=args.archive_retention_days
-                ),
+                object_lock=ObjectLock(mode=args.archive_lock_mode, days=args.archive_retention_days),
             ),
             opts=child,
         )

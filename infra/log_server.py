@@ -41,9 +41,7 @@ class LogServer(pulumi.ComponentResource):
     instance_id: pulumi.Output[str]
     private_ip: pulumi.Output[str]
 
-    def __init__(
-        self, name: str, args: LogServerArgs, opts: pulumi.ResourceOptions | None = None
-    ) -> None:
+    def __init__(self, name: str, args: LogServerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("telework:logging:LogServer", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         role = InstanceRole(
@@ -90,6 +88,4 @@ class LogServer(pulumi.ComponentResource):
         )
         self.instance_id = host.instance_id
         self.private_ip = host.private_ip
-        self.register_outputs(
-            {"instance_id": self.instance_id, "private_ip": self.private_ip}
-        )
+        self.register_outputs({"instance_id": self.instance_id, "private_ip": self.private_ip})

@@ -40,9 +40,7 @@ class Network(pulumi.ComponentResource):
     route_table_ids: dict[Zone, pulumi.Output[str]]
     s3_prefix_list_id: pulumi.Output[str]
 
-    def __init__(
-        self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None
-    ) -> None:
+    def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("telework:network:Network", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         stack = args.stack
@@ -74,9 +72,7 @@ class Network(pulumi.ComponentResource):
             )
             self.route_table_ids[zone] = table.id
             self.subnet_ids[zone] = []
-            for index, (cidr, az) in enumerate(
-                zip(zone_cidrs, args.availability_zones, strict=True)
-            ):
+            for index, (cidr, az) in enumerate(zip(zone_cidrs, args.availability_zones, strict=True)):
                 subnet = aws.ec2.Subnet(
                     f"{name}-{zone}-{index}",
                     vpc_id=vpc.id,
@@ -97,9 +93,7 @@ class Network(pulumi.ComponentResource):
                 self.subnet_ids[zone].append(subnet.id)
 
         # The internet gateway serves the edge zone only: the one default route in the VPC.
-        igw = aws.ec2.InternetGateway(
-            f"{name}-igw", vpc_id=vpc.id, tags=base_tags(stack, "igw"), opts=child
-        )
+        igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags=base_tags(stack, "igw"), opts=child)
         aws.ec2.Route(
             f"{name}-edge-default-route",
             route_table_id=self.route_table_ids[Zone.EDGE],

@@ -45,9 +45,7 @@ class PackageProxy(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         role = InstanceRole(
             name,
-            InstanceRoleArgs(
-                stack=args.stack, ssm_transfer_bucket_arn=args.ssm_bucket_arn
-            ),
+            InstanceRoleArgs(stack=args.stack, ssm_transfer_bucket_arn=args.ssm_bucket_arn),
             opts=child,
         )
         host = Ec2Host(
@@ -73,6 +71,4 @@ class PackageProxy(pulumi.ComponentResource):
         )
         self.instance_id = host.instance_id
         self.private_ip = host.private_ip
-        self.register_outputs(
-            {"instance_id": self.instance_id, "private_ip": self.private_ip}
-        )
+        self.register_outputs({"instance_id": self.instance_id, "private_ip": self.private_ip})

@@ -54,9 +54,7 @@ class PrivateBucket(pulumi.ComponentResource):
             object_lock_enabled=args.object_lock is not None,
             force_destroy=args.force_destroy,
             tags=base_tags(args.stack, name, **{TAG_PURPOSE: args.purpose}),
-            opts=pulumi.ResourceOptions(
-                parent=self, protect=args.object_lock is not None
-            ),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.object_lock is not None),
         )
         self.bucket_name = bucket.bucket
         self.arn = bucket.arn
@@ -133,13 +131,9 @@ class PrivateBucket(pulumi.ComponentResource):
                     status="Enabled",
                     filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
                     transitions=transitions,
-                    expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
-                        days=args.expire_after_days
-                    ),
+                    expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=args.expire_after_days),
                     noncurrent_version_expiration=(
-                        aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
-                            noncurrent_days=1
-                        )
+                        aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(noncurrent_days=1)
                     ),
                     abort_incomplete_multipart_upload=(
                         aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(

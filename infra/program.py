@@ -46,9 +46,7 @@ class Platform:
     vpn_gateways: VpnGateways | None
 
 
-def build(
-    cfg: TeleworkConfig, preshared_keys: Mapping[str, pulumi.Input[str]]
-) -> Platform:
+def build(cfg: TeleworkConfig, preshared_keys: Mapping[str, pulumi.Input[str]]) -> Platform:
     """Declare every resource of the stack and export what engineers and Ansible need."""
     stack = cfg.stack
     if not cfg.mfa_on_client_vpn:

@@ -34,9 +34,7 @@ class Group(StrEnum):
 
     CLIENT_VPN = "client-vpn"  # the AWS Client VPN endpoint's interfaces (pattern 1)
     VPN_GATEWAY = "vpn-gateway"  # optional self-managed OpenVPN gateways (cert + TOTP)
-    RDP_ENTRY = (
-        "rdp-entry"  # the internal network load balancer in front of the desktops
-    )
+    RDP_ENTRY = "rdp-entry"  # the internal network load balancer in front of the desktops
     DESKTOP = "desktop"  # remote-desktop hosts
     LOG_SERVER = "log-server"
     PACKAGE_PROXY = "package-proxy"
@@ -86,9 +84,7 @@ def allowed_flows(
         flows.append(Flow(source, target, port, "tcp", controls, text))
 
     # Pattern 1 and 2: remote access reaches the desktops on RDP, and only RDP.
-    add(
-        Group.CLIENT_VPN, Group.RDP_ENTRY, RDP_PORT, "TW-11", "VPN clients to RDP entry"
-    )
+    add(Group.CLIENT_VPN, Group.RDP_ENTRY, RDP_PORT, "TW-11", "VPN clients to RDP entry")
     if vpn_gateways:
         flows.append(
             Flow(
@@ -255,9 +251,7 @@ class SecurityGroups(pulumi.ComponentResource):
             )
             self.ids[group] = sg.id
 
-        self.flows = allowed_flows(
-            args.office_cidrs, args.carrier_cidrs, args.vpn_port, args.vpn_gateways
-        )
+        self.flows = allowed_flows(args.office_cidrs, args.carrier_cidrs, args.vpn_port, args.vpn_gateways)
         peer_ids: dict[Peer, pulumi.Output[str]] = {g: i for g, i in self.ids.items()}
 
         def prefix(peer: Peer) -> pulumi.Input[str] | None:
@@ -268,10 +262,7 @@ class SecurityGroups(pulumi.ComponentResource):
 
         seen: dict[str, int] = {}
         for flow in self.flows:
-            base = (
-                f"{name}-{_slug(flow.source, 0)}-to-{_slug(flow.target, 0)}"
-                f"-{flow.protocol}{flow.port}"
-            )
+            base = f"{name}-{_slug(flow.source, 0)}-to-{_slug(flow.target, 0)}-{flow.protocol}{flow.port}"
             seen[base] = seen.get(base, -1) + 1
             rule = base if seen[base] == 0 else f"{base}-{seen[base]}"
             description = f"{flow.controls}: {flow.description}"

@@ -93,9 +93,7 @@ class SiteToSiteVpn(pulumi.ComponentResource):
                 bgp_asn=str(gateway.bgp_asn),
                 ip_address=gateway.ip_address,
                 type="ipsec.1",
-                tags=base_tags(
-                    args.stack, f"{gateway.name}-cgw", **{"telework:site": gateway.kind}
-                ),
+                tags=base_tags(args.stack, f"{gateway.name}-cgw", **{"telework:site": gateway.kind}),
                 opts=child,
             )
             psk = args.preshared_keys[gateway.name]
@@ -125,9 +123,7 @@ class SiteToSiteVpn(pulumi.ComponentResource):
                 tunnel2_phase2_dh_group_numbers=DH_GROUPS,
                 tunnel1_log_options=log_options,
                 tunnel2_log_options=log_options_2,
-                tags=base_tags(
-                    args.stack, f"{gateway.name}-vpn", **{"telework:site": gateway.kind}
-                ),
+                tags=base_tags(args.stack, f"{gateway.name}-vpn", **{"telework:site": gateway.kind}),
                 opts=child,
             )
             for index, cidr in enumerate(gateway.cidrs):

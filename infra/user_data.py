@@ -13,14 +13,9 @@ import pulumi
 PROXY_PORT = 3142
 
 
-def ssm_bootstrap(
-    region: str, proxy_address: pulumi.Input[str] | None
-) -> pulumi.Output[str]:
+def ssm_bootstrap(region: str, proxy_address: pulumi.Input[str] | None) -> pulumi.Output[str]:
     """A shell script: apt through the package proxy, then install and start the SSM agent."""
-    agent_url = (
-        f"https://s3.{region}.amazonaws.com/amazon-ssm-{region}"
-        "/latest/debian_amd64/amazon-ssm-agent.deb"
-    )
+    agent_url = f"https://s3.{region}.amazonaws.com/amazon-ssm-{region}/latest/debian_amd64/amazon-ssm-agent.deb"
     proxy_line: pulumi.Input[str] = ""
     if proxy_address is not None:
         proxy_line = pulumi.Output.concat(

@@ -51,9 +51,7 @@ class VpnGateways(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         role = InstanceRole(
             name,
-            InstanceRoleArgs(
-                stack=args.stack, ssm_transfer_bucket_arn=args.ssm_bucket_arn
-            ),
+            InstanceRoleArgs(stack=args.stack, ssm_transfer_bucket_arn=args.ssm_bucket_arn),
             opts=child,
         )
         self.public_ips = []

@@ -17,6 +17,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from lab import image, machine
 from lab.engine import Engine, preflight
@@ -85,23 +86,21 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_ssh(args: argparse.Namespace, settings: Settings) -> int:
+def cmd_ssh(args: argparse.Namespace, settings: Settings) -> NoReturn:
     hs = _find_host(settings, args.host, args.lab)
     argv = machine.ssh_argv(settings, hs.control_address)
     if sys.stdin.isatty():
         argv.insert(1, "-t")
     os.execvp(argv[0], argv + args.command)
-    return 1  # not reached
 
 
-def cmd_exec(args: argparse.Namespace, settings: Settings) -> int:
+def cmd_exec(args: argparse.Namespace, settings: Settings) -> NoReturn:
     preflight()
     hs = _find_host(settings, args.host, args.lab)
     if not args.command:
         raise LabError("nothing to run", "give a command after --, e.g. `python -m lab exec rdp1 -- ss -tlnp`")
     argv = ["nsenter", "-t", str(hs.leader_pid), "-a", *args.command]
     os.execvp(argv[0], argv)
-    return 1  # not reached
 
 
 def cmd_image(args: argparse.Namespace, settings: Settings) -> int:

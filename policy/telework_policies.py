@@ -79,9 +79,7 @@ def _tags(props: Mapping[str, Any]) -> Mapping[str, Any]:
 
 def _template_instance_tags(props: Mapping[str, Any]) -> Mapping[str, Any]:
     for spec in props.get("tagSpecifications") or []:
-        if spec.get("resourceType") == "instance" and isinstance(
-            spec.get("tags"), Mapping
-        ):
+        if spec.get("resourceType") == "instance" and isinstance(spec.get("tags"), Mapping):
             tags: Mapping[str, Any] = spec["tags"]
             return tags
     return {}
@@ -94,23 +92,17 @@ def _minimum_days(config: Mapping[str, Any]) -> int:
 # --- TW-11: no public address on desktop or log hosts ---------------------------------------
 
 
-def no_public_ip_on_private_hosts(
-    args: ResourceValidationArgs, report: ReportViolation
-) -> None:
+def no_public_ip_on_private_hosts(args: ResourceValidationArgs, report: ReportViolation) -> None:
     """Desktop and log hosts (and desktop/management subnets) never get a public address."""
     props = args.props
     if args.resource_type == INSTANCE:
         tags = _tags(props)
         if TAG_ROLE not in tags:
-            report(
-                f"instance has no {TAG_ROLE} tag, so it cannot be checked (TW-11)", None
-            )
-        elif (
-            tags[TAG_ROLE] in PRIVATE_ROLES or tags.get(TAG_ZONE) in PRIVATE_ZONES
-        ) and props.get("associatePublicIpAddress") is True:
-            report(
-                f"{tags[TAG_ROLE]} host must not have a public IP address (TW-11)", None
-            )
+            report(f"instance has no {TAG_ROLE} tag, so it cannot be checked (TW-11)", None)
+        elif (tags[TAG_ROLE] in PRIVATE_ROLES or tags.get(TAG_ZONE) in PRIVATE_ZONES) and props.get(
+            "associatePublicIpAddress"
+        ) is True:
+            report(f"{tags[TAG_ROLE]} host must not have a public IP address (TW-11)", None)
     elif args.resource_type == LAUNCH_TEMPLATE:
         tags = _template_instance_tags(props)
         if TAG_ROLE not in tags:
@@ -172,17 +164,11 @@ def encrypted_buckets(args: StackValidationArgs, report: ReportViolation) -> Non
         if resource.resource_type != BUCKET_SSE:
             continue
         rules = resource.props.get("rules") or []
-        algorithms = {
-            (rule.get("applyServerSideEncryptionByDefault") or {}).get("sseAlgorithm")
-            for rule in rules
-        }
+        algorithms = {(rule.get("applyServerSideEncryptionByDefault") or {}).get("sseAlgorithm") for rule in rules}
         if algorithms and algorithms <= SSE_ALGORITHMS:
             encrypted.add(str(resource.props.get("bucket")))
     for resource in args.resources:
-        if (
-            resource.resource_type == BUCKET
-            and resource.props.get("bucket") not in encrypted
-        ):
+        if resource.resource_type == BUCKET and resource.props.get("bucket") not in encrypted:
             report(
                 f"bucket {resource.props.get('bucket')} has no server-side encryption "
                 "configuration (aws:kms or AES256)",
@@ -204,9 +190,7 @@ def imdsv2_required(args: ResourceValidationArgs, report: ReportViolation) -> No
 # --- TW-11: no ingress from anywhere except the VPN port ------------------------------------
 
 
-def _open_ingress_allowed(
-    protocol: Any, from_port: Any, to_port: Any, config: Mapping[str, Any]
-) -> bool:
+def _open_ingress_allowed(protocol: Any, from_port: Any, to_port: Any, config: Mapping[str, Any]) -> bool:
     port = int(config.get("vpnPort", DEFAULT_VPN_PORT))
     wanted = str(config.get("vpnProtocol", DEFAULT_VPN_PROTOCOL))
     return str(protocol) == wanted and from_port == port and to_port == port
@@ -231,9 +215,7 @@ def _check_open(
         )
 
 
-def no_open_ingress_except_vpn(
-    args: ResourceValidationArgs, report: ReportViolation
-) -> None:
+def no_open_ingress_except_vpn(args: ResourceValidationArgs, report: ReportViolation) -> None:
     """No security-group ingress from 0.0.0.0/0 or ::/0, except on the VPN port."""
     props = args.props
     config = args.get_config()
@@ -270,9 +252,7 @@ def no_open_ingress_except_vpn(
 # --- TW-09: log retention at least the configured minimum -----------------------------------
 
 
-def log_retention_minimum(
-    args: ResourceValidationArgs, report: ReportViolation
-) -> None:
+def log_retention_minimum(args: ResourceValidationArgs, report: ReportViolation) -> None:
     """Log groups keep records at least `minimumRetentionDays` (0 or unset: forever)."""
     if args.resource_type != LOG_GROUP:
         return
@@ -292,21 +272,14 @@ def archive_object_lock(args: StackValidationArgs, report: ReportViolation) -> N
     """The log archive bucket has Object Lock with a default retention of at least the minimum."""
     minimum = _minimum_days(args.get_config())
     archives = [
-        r
-        for r in args.resources
-        if r.resource_type == BUCKET
-        and _tags(r.props).get(TAG_PURPOSE) == ARCHIVE_PURPOSE
+        r for r in args.resources if r.resource_type == BUCKET and _tags(r.props).get(TAG_PURPOSE) == ARCHIVE_PURPOSE
     ]
     if not archives:
         report(
             f"the stack has no bucket tagged {TAG_PURPOSE}={ARCHIVE_PURPOSE} (TW-09)",
             None,
         )
-    locks = {
-        str(r.props.get("bucket")): r.props
-        for r in args.resources
-        if r.resource_type == BUCKET_LOCK
-    }
+    locks = {str(r.props.get("bucket")): r.props for r in args.resources if r.resource_type == BUCKET_LOCK}
     for archive in archives:
         name = str(archive.props.get("bucket"))
         if archive.props.get("objectLockEnabled") is not True:

@@ -51,9 +51,7 @@ def raw_config(seats: int, /, **overrides: object) -> dict[str, object]:
             },
         ],
     }
-    raw.update(
-        {f"telework:{k}" if ":" not in k else k: v for k, v in overrides.items()}
-    )
+    raw.update({f"telework:{k}" if ":" not in k else k: v for k, v in overrides.items()})
     gateways = raw["telework:customer_gateways"]
     if isinstance(gateways, list):
         for gateway in gateways:
@@ -62,9 +60,7 @@ def raw_config(seats: int, /, **overrides: object) -> dict[str, object]:
     return raw
 
 
-def config_for(
-    seats: int, /, stack: str = "test", **overrides: object
-) -> TeleworkConfig:
+def config_for(seats: int, /, stack: str = "test", **overrides: object) -> TeleworkConfig:
     return validate_config(raw_config(seats, **overrides), stack)
 
 
@@ -106,14 +102,10 @@ class TeleworkMocks(pulumi.runtime.Mocks):
     calls: list[str] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def new_resource(
-        self, args: pulumi.runtime.MockResourceArgs
-    ) -> tuple[str, dict[str, Any]]:
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         state: dict[str, Any] = dict(args.inputs)
         resource_id = f"{args.name}-id"
-        state.setdefault(
-            "arn", f"arn:aws:mock:{REGION}:{ACCOUNT}:{args.typ}/{args.name}"
-        )
+        state.setdefault("arn", f"arn:aws:mock:{REGION}:{ACCOUNT}:{args.typ}/{args.name}")
         if args.typ == "aws:s3/bucket:Bucket":
             state.setdefault("bucket", f"{args.name}-0a1b2c")
             state["arn"] = f"arn:aws:s3:::{state['bucket']}"
@@ -125,9 +117,7 @@ class TeleworkMocks(pulumi.runtime.Mocks):
             state["keyId"] = resource_id
         state.update(_COMPUTED.get(args.typ, {}))
         with self._lock:
-            self.resources.append(
-                Registered(args.typ, args.name, dict(args.inputs), state)
-            )
+            self.resources.append(Registered(args.typ, args.name, dict(args.inputs), state))
         return resource_id, state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
@@ -162,10 +152,7 @@ def run_program(cfg: TeleworkConfig) -> TeleworkMocks:
     """Run the whole program for `cfg` under the mock runtime; return what it registered."""
     mocks = TeleworkMocks()
     pulumi.runtime.set_mocks(mocks, project="telework", stack=cfg.stack, preview=False)
-    keys = {
-        gw.name: pulumi.Output.secret(f"psk-{gw.name}-0123456789")
-        for gw in cfg.customer_gateways
-    }
+    keys = {gw.name: pulumi.Output.secret(f"psk-{gw.name}-0123456789") for gw in cfg.customer_gateways}
 
     @pulumi.runtime.test
     def program() -> None:
@@ -192,9 +179,7 @@ def declare(program: Callable[[], pulumi.Output[Any] | None]) -> None:
 _RUNS: dict[tuple[int, str], TeleworkMocks] = {}
 
 
-def program_at(
-    seats: int, variant: str = "default", **overrides: object
-) -> TeleworkMocks:
+def program_at(seats: int, variant: str = "default", **overrides: object) -> TeleworkMocks:
     """The whole program run once per (seats, variant) and kept for the test session."""
     key = (seats, variant)
     if key not in _RUNS:

@@ -227,9 +227,7 @@ def test_minimal_config_needs_only_seats_and_certificates() -> None:
         ),
     ],
 )
-def test_bad_value_stops_with_a_message_naming_the_key(
-    overrides: dict[str, object], message: str
-) -> None:
+def test_bad_value_stops_with_a_message_naming_the_key(overrides: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigError) as raised:
         validate_config(raw_config(200, **overrides), "test")
     assert str(raised.value).startswith(message), str(raised.value)
@@ -304,9 +302,7 @@ def test_load_config_reads_the_stack_through_the_pulumi_runtime(
 def test_load_config_refuses_a_misspelt_key(mocks: TeleworkMocks) -> None:
     pulumi.runtime.set_all_config({"telework:seat": "50"})
     try:
-        with pytest.raises(
-            ConfigError, match="telework:seat must be one of the documented keys"
-        ):
+        with pytest.raises(ConfigError, match="telework:seat must be one of the documented keys"):
             load_config()
     finally:
         pulumi.runtime.set_all_config({})

@@ -70,9 +70,7 @@ def _declare(mocks: TeleworkMocks, hosts: int = 20, off_hours: int = 1) -> None:
         (51, 10, 6),
     ],
 )
-def test_host_count_covers_every_seat(
-    seats: int, users_per_host: int, hosts: int
-) -> None:
+def test_host_count_covers_every_seat(seats: int, users_per_host: int, hosts: int) -> None:
     assert desktop_hosts_for(seats, users_per_host) == hosts
 
 
@@ -99,9 +97,7 @@ def test_tw07_group_scales_down_outside_working_hours_in_tokyo_time(
     mocks: TeleworkMocks,
 ) -> None:
     _declare(mocks, hosts=20, off_hours=2)
-    schedules = {
-        s.inputs["scheduledActionName"]: s.inputs for s in mocks.of_type(SCHEDULE)
-    }
+    schedules = {s.inputs["scheduledActionName"]: s.inputs for s in mocks.of_type(SCHEDULE)}
     up = schedules["telework-working-hours"]
     down = schedules["telework-off-hours"]
     assert up["recurrence"] == "0 7 * * 1-5" and up["timeZone"] == "Asia/Tokyo"
@@ -132,9 +128,7 @@ def test_tw11_desktops_get_no_public_address_and_only_the_desktop_group(
     (interface,) = template.inputs["networkInterfaces"]
     assert interface["associatePublicIpAddress"] == "false"
     assert interface["securityGroups"] == ["sg-desktop"]
-    assert template.inputs["iamInstanceProfile"]["arn"].endswith(
-        "instance-profile/desktop"
-    )
+    assert template.inputs["iamInstanceProfile"]["arn"].endswith("instance-profile/desktop")
 
 
 def test_desktops_boot_debian_13_from_the_debian_owner(mocks: TeleworkMocks) -> None:

@@ -59,7 +59,7 @@ def test_hosts_are_reached_over_ssm_with_the_installed_connection_plugin() -> No
 
 
 def test_role_values_are_the_ansible_group_names() -> None:
-    assert ANSIBLE_GROUPS <= {r.value for r in Role}
+    assert {r.value for r in Role} >= ANSIBLE_GROUPS
 
 
 @pytest.mark.skipif(
@@ -81,9 +81,7 @@ def test_tagged_instances_land_in_their_role_zone_and_stack_groups(
         ]
     ):
         instance_id = f"i-0{index}"
-        tags = dict(
-            host_tags("prod", role.value, role, zone, "TW-11", "telework-ssm-bucket")
-        )
+        tags = dict(host_tags("prod", role.value, role, zone, "TW-11", "telework-ssm-bucket"))
         hosts[instance_id] = {"instance_id": instance_id, "tags": tags}
     (tmp_path / "10-hosts.yml").write_text(yaml.safe_dump({"all": {"hosts": hosts}}))
     constructed = {

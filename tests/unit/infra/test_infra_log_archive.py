@@ -24,9 +24,7 @@ VOLUME = "aws:ebs/volume:Volume"
 KMS_ARN = "arn:aws:kms:ap-northeast-1:123456789012:key/k"
 
 
-def _archive(
-    mocks: TeleworkMocks, log_days: int = 400, archive_days: int = 1827
-) -> None:
+def _archive(mocks: TeleworkMocks, log_days: int = 400, archive_days: int = 1827) -> None:
     def program() -> pulumi.Output[None]:
         archive = LogArchive(
             "logs",
@@ -44,9 +42,7 @@ def _archive(
             assert bucket == "logs-archive-bucket-0a1b2c"
             assert key.startswith("arn:")
 
-        return pulumi.Output.all(
-            archive.archive_bucket_name, archive.kms_key_arn
-        ).apply(check)
+        return pulumi.Output.all(archive.archive_bucket_name, archive.kms_key_arn).apply(check)
 
     declare(program)
 
@@ -56,9 +52,7 @@ def test_tw09_log_groups_keep_records_for_the_configured_days(
 ) -> None:
     _archive(mocks, log_days=731)
     groups = mocks.of_type(LOG_GROUP)
-    assert sorted(g.inputs["name"] for g in groups) == sorted(
-        f"/telework/test/{n}" for n in LOG_GROUPS
-    )
+    assert sorted(g.inputs["name"] for g in groups) == sorted(f"/telework/test/{n}" for n in LOG_GROUPS)
     for group in groups:
         assert group.inputs["retentionInDays"] == 731
         assert group.inputs["kmsKeyId"].startswith("arn:")
@@ -87,9 +81,7 @@ def test_tw09_archive_is_kms_encrypted_private_and_tls_only(
     (sse,) = mocks.of_type(SSE)
     (rule,) = sse.inputs["rules"]
     assert rule["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "aws:kms"
-    assert rule["applyServerSideEncryptionByDefault"]["kmsMasterKeyId"].startswith(
-        "arn:"
-    )
+    assert rule["applyServerSideEncryptionByDefault"]["kmsMasterKeyId"].startswith("arn:")
     (block,) = mocks.of_type(PUBLIC_BLOCK)
     assert all(
         block.inputs[k] is True
@@ -132,12 +124,8 @@ def test_kms_key_rotates_and_lets_logs_and_autoscaling_use_it(
     (key,) = mocks.of_type(KEY)
     assert key.inputs["enableKeyRotation"] is True
     statements = {s["Sid"]: s for s in json.loads(key.inputs["policy"])["Statement"]}
-    assert statements["CloudWatchLogsEncrypts"]["Principal"] == {
-        "Service": "logs.ap-northeast-1.amazonaws.com"
-    }
-    assert statements["AutoScalingGrantsForVolumes"]["Principal"]["AWS"].endswith(
-        "AWSServiceRoleForAutoScaling"
-    )
+    assert statements["CloudWatchLogsEncrypts"]["Principal"] == {"Service": "logs.ap-northeast-1.amazonaws.com"}
+    assert statements["AutoScalingGrantsForVolumes"]["Principal"]["AWS"].endswith("AWSServiceRoleForAutoScaling")
 
 
 def test_tw09_log_server_has_encrypted_volumes_no_public_address_and_imdsv2(
@@ -174,16 +162,11 @@ def test_tw09_log_server_has_encrypted_volumes_no_public_address_and_imdsv2(
     (volume,) = mocks.of_type(VOLUME)
     assert volume.inputs["encrypted"] is True and volume.inputs["size"] == 200
     assert volume.inputs["availabilityZone"] == "ap-northeast-1a"
-    policies = [
-        json.loads(p.inputs["policy"])
-        for p in mocks.of_type("aws:iam/rolePolicy:RolePolicy")
-    ]
+    policies = [json.loads(p.inputs["policy"]) for p in mocks.of_type("aws:iam/rolePolicy:RolePolicy")]
     actions = {a for p in policies for s in p["Statement"] for a in s["Action"]}
     assert "s3:PutObject" in actions
     assert not {a for a in actions if "Delete" in a} - {"s3:DeleteObject"}
-    archive_statement = next(
-        s for p in policies for s in p["Statement"] if s["Sid"] == "ArchiveAppendOnly"
-    )
+    archive_statement = next(s for p in policies for s in p["Statement"] if s["Sid"] == "ArchiveAppendOnly")
     assert archive_statement["Action"] == ["s3:PutObject"]
 
 

@@ -16,9 +16,7 @@ ROUTE = "aws:ec2/route:Route"
 ASSOCIATION = "aws:ec2/routeTableAssociation:RouteTableAssociation"
 ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
 FLOW_LOG = "aws:ec2/flowLog:FlowLog"
-FLOW_GROUP = (
-    "arn:aws:logs:ap-northeast-1:123456789012:log-group:/telework/test/vpc-flow-logs"
-)
+FLOW_GROUP = "arn:aws:logs:ap-northeast-1:123456789012:log-group:/telework/test/vpc-flow-logs"
 
 
 def _network() -> Network:
@@ -56,9 +54,7 @@ def test_tw11_two_subnets_per_zone_over_two_availability_zones(
                 "management",
             ]
 
-        return pulumi.Output.all(
-            *[i for z in Zone for i in network.subnet_ids[z]]
-        ).apply(check)
+        return pulumi.Output.all(*[i for z in Zone for i in network.subnet_ids[z]]).apply(check)
 
     declare(program)
     subnets = mocks.of_type(SUBNET)
@@ -87,17 +83,11 @@ def test_tw11_only_the_edge_zone_has_a_route_to_the_internet(
         return pulumi.Output.all(*network.route_table_ids.values()).apply(check)
 
     declare(program)
-    default_routes = [
-        r
-        for r in mocks.of_type(ROUTE)
-        if r.inputs.get("destinationCidrBlock") == "0.0.0.0/0"
-    ]
+    default_routes = [r for r in mocks.of_type(ROUTE) if r.inputs.get("destinationCidrBlock") == "0.0.0.0/0"]
     assert len(default_routes) == 1
     assert default_routes[0].inputs["routeTableId"] == "network-edge-rt-id"
     assert default_routes[0].inputs["gatewayId"] == "network-igw-id"
-    associations = {
-        a.name: a.inputs["routeTableId"] for a in mocks.of_type(ASSOCIATION)
-    }
+    associations = {a.name: a.inputs["routeTableId"] for a in mocks.of_type(ASSOCIATION)}
     assert len(associations) == 6
     for name, table in associations.items():
         zone = name.split("-")[1]

@@ -71,9 +71,7 @@ def test_the_same_resources_at_every_scale(run: tuple[int, TeleworkMocks]) -> No
     assert counts["aws:ec2clientvpn/endpoint:Endpoint"] == 1
     assert counts["aws:ec2/vpnConnection:VpnConnection"] == 2
     assert counts["aws:s3/bucket:Bucket"] == 2
-    assert (
-        counts["aws:ec2/route:Route"] == 1
-    )  # the edge zone's default route, nothing else
+    assert counts["aws:ec2/route:Route"] == 1  # the edge zone's default route, nothing else
 
 
 def test_tw11_no_instance_outside_the_edge_zone_has_a_public_address(
@@ -93,18 +91,11 @@ def test_every_volume_and_bucket_is_encrypted(run: tuple[int, TeleworkMocks]) ->
     for volume in mocks.of_type("aws:ebs/volume:Volume"):
         assert volume.inputs["encrypted"] is True
     (template,) = mocks.of_type("aws:ec2/launchTemplate:LaunchTemplate")
-    assert all(
-        m["ebs"]["encrypted"] == "true" for m in template.inputs["blockDeviceMappings"]
-    )
-    buckets = {
-        b.inputs.get("bucket", f"{b.name}-0a1b2c")
-        for b in mocks.of_type("aws:s3/bucket:Bucket")
-    }
+    assert all(m["ebs"]["encrypted"] == "true" for m in template.inputs["blockDeviceMappings"])
+    buckets = {b.inputs.get("bucket", f"{b.name}-0a1b2c") for b in mocks.of_type("aws:s3/bucket:Bucket")}
     encrypted = {
         e.inputs["bucket"]
-        for e in mocks.of_type(
-            "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
-        )
+        for e in mocks.of_type("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
     }
     assert buckets == encrypted
 
@@ -122,14 +113,8 @@ def test_every_taggable_resource_names_project_and_stack(
 ) -> None:
     _, mocks = run
     for resource in mocks.resources:
-        bucket_setting = resource.type.startswith(
-            "aws:s3/bucket"
-        ) and not resource.type.startswith("aws:s3/bucket:")
-        if (
-            resource.type.startswith("telework:")
-            or resource.type in UNTAGGED_TYPES
-            or bucket_setting
-        ):
+        bucket_setting = resource.type.startswith("aws:s3/bucket") and not resource.type.startswith("aws:s3/bucket:")
+        if resource.type.startswith("telework:") or resource.type in UNTAGGED_TYPES or bucket_setting:
             continue
         assert resource.tags.get(TAG_PROJECT) == "telework", resource.type
         assert resource.tags.get(TAG_STACK) == "test", resource.type
@@ -157,11 +142,7 @@ def test_tw09_retention_of_every_log_group_is_the_configured_one(
 
 def test_openvpn_gateways_are_optional_edge_hosts_with_elastic_ips() -> None:
     mocks = program_at(200, "gateways", vpn_gateway_count=2, customer_gateways=[])
-    gateways = [
-        i
-        for i in mocks.of_type("aws:ec2/instance:Instance")
-        if i.tags[TAG_ROLE] == "vpn_gateway"
-    ]
+    gateways = [i for i in mocks.of_type("aws:ec2/instance:Instance") if i.tags[TAG_ROLE] == "vpn_gateway"]
     assert len(gateways) == 2
     assert {g.inputs["subnetId"] for g in gateways} == {
         "network-edge-0-id",

@@ -48,27 +48,16 @@ def _declare(mocks: TeleworkMocks, vpn_gateways: bool = True) -> None:
 
 
 def _rules(mocks: TeleworkMocks, kind: str, group: Group) -> list[Registered]:
-    return [
-        r
-        for r in mocks.of_type(kind)
-        if r.inputs["securityGroupId"] == f"sg-{group}-id"
-    ]
+    return [r for r in mocks.of_type(kind) if r.inputs["securityGroupId"] == f"sg-{group}-id"]
 
 
 def _ports(rules: Iterable[Registered]) -> set[tuple[str, int, int]]:
-    return {
-        (r.inputs["ipProtocol"], r.inputs["fromPort"], r.inputs["toPort"])
-        for r in rules
-    }
+    return {(r.inputs["ipProtocol"], r.inputs["fromPort"], r.inputs["toPort"]) for r in rules}
 
 
 def _peer(rule: Registered) -> str:
     inputs = rule.inputs
-    return str(
-        inputs.get("referencedSecurityGroupId")
-        or inputs.get("cidrIpv4")
-        or inputs.get("prefixListId")
-    )
+    return str(inputs.get("referencedSecurityGroupId") or inputs.get("cidrIpv4") or inputs.get("prefixListId"))
 
 
 def test_tw11_desktop_sg_allows_only_rdp_from_the_rdp_entry(
@@ -98,9 +87,7 @@ def test_tw11_desktops_reach_office_services_logs_endpoints_and_proxy_only(
     mocks: TeleworkMocks,
 ) -> None:
     _declare(mocks)
-    egress = {
-        (_peer(r), r.inputs["fromPort"]) for r in _rules(mocks, EGRESS, Group.DESKTOP)
-    }
+    egress = {(_peer(r), r.inputs["fromPort"]) for r in _rules(mocks, EGRESS, Group.DESKTOP)}
     assert egress == {
         ("172.20.0.0/16", 445),
         ("172.20.0.0/16", 5222),
@@ -147,9 +134,7 @@ def test_tw11_no_ingress_from_the_internet_except_the_vpn_port(
     mocks: TeleworkMocks,
 ) -> None:
     _declare(mocks)
-    open_rules = [
-        r for r in mocks.of_type(INGRESS) if r.inputs.get("cidrIpv4") == "0.0.0.0/0"
-    ]
+    open_rules = [r for r in mocks.of_type(INGRESS) if r.inputs.get("cidrIpv4") == "0.0.0.0/0"]
     assert len(open_rules) == 1
     assert open_rules[0].inputs["securityGroupId"] == "sg-vpn-gateway-id"
     assert _ports(open_rules) == {("udp", 1194, 1194)}
@@ -166,9 +151,7 @@ def test_tw11_without_vpn_gateways_nothing_is_open_to_the_internet(
     mocks: TeleworkMocks,
 ) -> None:
     _declare(mocks, vpn_gateways=False)
-    assert not [
-        r for r in mocks.of_type(INGRESS) if r.inputs.get("cidrIpv4") == "0.0.0.0/0"
-    ]
+    assert not [r for r in mocks.of_type(INGRESS) if r.inputs.get("cidrIpv4") == "0.0.0.0/0"]
     assert "sg-vpn-gateway" not in {r.name for r in mocks.of_type(SG)}
 
 
@@ -177,15 +160,10 @@ def test_tw11_groups_have_no_inline_rules_and_default_group_is_empty(
 ) -> None:
     _declare(mocks)
     for group in mocks.of_type(SG):
-        assert not group.inputs.get("ingress") and not group.inputs.get("egress"), (
-            group.name
-        )
+        assert not group.inputs.get("ingress") and not group.inputs.get("egress"), group.name
         assert "TW-11" in group.inputs["description"]
     (default,) = mocks.of_type(DEFAULT_SG)
-    assert (
-        default.inputs.get("ingress", []) == []
-        and default.inputs.get("egress", []) == []
-    )
+    assert default.inputs.get("ingress", []) == [] and default.inputs.get("egress", []) == []
 
 
 def test_every_rule_names_its_control_in_the_description(mocks: TeleworkMocks) -> None:
@@ -199,9 +177,7 @@ def test_every_rule_names_its_control_in_the_description(mocks: TeleworkMocks) -
 def test_each_flow_between_groups_opens_both_ends(mocks: TeleworkMocks) -> None:
     _declare(mocks)
     flows = allowed_flows(OFFICE, CARRIER, 1194, True)
-    both = [
-        f for f in flows if isinstance(f.source, Group) and isinstance(f.target, Group)
-    ]
+    both = [f for f in flows if isinstance(f.source, Group) and isinstance(f.target, Group)]
     from_outside = [f for f in flows if isinstance(f.source, Cidr)]
     to_outside = [f for f in flows if isinstance(f.target, (Cidr, PrefixList))]
     assert len(mocks.of_type(EGRESS)) == len(both) + len(to_outside)

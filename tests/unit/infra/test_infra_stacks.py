@@ -18,9 +18,7 @@ def _as_cli_values(config: dict[str, Any]) -> dict[str, object]:
     """What the Pulumi CLI hands the program: scalars as strings, structures as JSON."""
     values: dict[str, object] = {}
     for key, value in config.items():
-        values[key] = (
-            json.dumps(value) if isinstance(value, (list, dict)) else str(value)
-        )
+        values[key] = json.dumps(value) if isinstance(value, (list, dict)) else str(value)
     return values
 
 
@@ -37,9 +35,7 @@ def test_project_file_runs_infra_with_python_pip_and_a_virtualenv() -> None:
 
 @pytest.mark.parametrize(("stack", "seats"), [("dev", 50), ("prod", 200)])
 def test_example_stack_passes_validation(stack: str, seats: int) -> None:
-    config = yaml.safe_load(
-        (ROOT / f"Pulumi.{stack}.yaml").read_text(encoding="utf-8")
-    )["config"]
+    config = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text(encoding="utf-8"))["config"]
     cfg = validate_config(_as_cli_values(config), stack)
     assert cfg.seats == seats
     assert cfg.region == "ap-northeast-1"
@@ -47,9 +43,7 @@ def test_example_stack_passes_validation(stack: str, seats: int) -> None:
 
 
 def test_production_stack_has_mfa_and_a_compliance_lock() -> None:
-    config = yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text(encoding="utf-8"))[
-        "config"
-    ]
+    config = yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text(encoding="utf-8"))["config"]
     cfg = validate_config(_as_cli_values(config), "prod")
     assert cfg.mfa_on_client_vpn
     assert cfg.archive_lock_mode == "COMPLIANCE"

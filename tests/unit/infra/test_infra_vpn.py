@@ -45,9 +45,7 @@ def _client_vpn(mocks: TeleworkMocks, saml: str | None = SAML) -> None:
                 log_group_name="/telework/test/client-vpn",
             ),
         )
-        return vpn.endpoint_id.apply(
-            lambda i: None if i == "client-vpn-endpoint-id" else _fail(i)
-        )
+        return vpn.endpoint_id.apply(lambda i: None if i == "client-vpn-endpoint-id" else _fail(i))
 
     declare(program)
 
@@ -72,9 +70,7 @@ def test_tw05_without_saml_the_certificate_is_still_required(
 ) -> None:
     _client_vpn(mocks, saml=None)
     (endpoint,) = mocks.of_type(ENDPOINT)
-    assert [o["type"] for o in endpoint.inputs["authenticationOptions"]] == [
-        "certificate-authentication"
-    ]
+    assert [o["type"] for o in endpoint.inputs["authenticationOptions"]] == ["certificate-authentication"]
 
 
 def test_tw09_client_vpn_logs_every_connection_to_cloudwatch(
@@ -97,9 +93,7 @@ def test_tw07_tw11_split_tunnel_session_timeout_and_banner(
     assert endpoint.inputs["sessionTimeoutHours"] == 8
     assert endpoint.inputs["disconnectOnSessionTimeout"] is True
     assert endpoint.inputs["securityGroupIds"] == ["sg-client-vpn"]
-    assert (
-        endpoint.inputs["dnsServers"] == [vpc_resolver("10.40.0.0/16")] == ["10.40.0.2"]
-    )
+    assert endpoint.inputs["dnsServers"] == [vpc_resolver("10.40.0.0/16")] == ["10.40.0.2"]
     assert endpoint.inputs["clientLoginBannerOptions"]["enabled"] is True
     assert endpoint.inputs["selfServicePortal"] == "disabled"
 
@@ -130,10 +124,7 @@ def _site_to_site(mocks: TeleworkMocks) -> None:
                 vpc_id="vpc-1",
                 vpc_cidr=cfg.vpc_cidr,
                 gateways=cfg.customer_gateways,
-                preshared_keys={
-                    gw.name: pulumi.Output.secret(f"psk-{gw.name}")
-                    for gw in cfg.customer_gateways
-                },
+                preshared_keys={gw.name: pulumi.Output.secret(f"psk-{gw.name}") for gw in cfg.customer_gateways},
                 route_table_ids=["rt-desktop", "rt-management"],
                 log_group_arn="arn:aws:logs:ap-northeast-1:123456789012:log-group:s2s",
             ),
@@ -142,9 +133,7 @@ def _site_to_site(mocks: TeleworkMocks) -> None:
         def check(addresses: list[str]) -> None:
             assert len(addresses) == 4 and all(addresses)
 
-        return pulumi.Output.all(
-            *[a for pair in vpn.tunnel_addresses.values() for a in pair]
-        ).apply(check)
+        return pulumi.Output.all(*[a for pair in vpn.tunnel_addresses.values() for a in pair]).apply(check)
 
     declare(program)
 
@@ -174,23 +163,11 @@ def test_tw08_tunnels_use_ikev2_aes256_sha2_and_log_to_cloudwatch(
         assert inputs["staticRoutesOnly"] is True
         for tunnel in ("tunnel1", "tunnel2"):
             assert inputs[f"{tunnel}IkeVersions"] == ["ikev2"]
-            assert all(
-                a.startswith("AES256")
-                for a in inputs[f"{tunnel}Phase1EncryptionAlgorithms"]
-            )
-            assert all(
-                a.startswith("AES256")
-                for a in inputs[f"{tunnel}Phase2EncryptionAlgorithms"]
-            )
-            assert all(
-                a.startswith("SHA2")
-                for a in inputs[f"{tunnel}Phase1IntegrityAlgorithms"]
-            )
+            assert all(a.startswith("AES256") for a in inputs[f"{tunnel}Phase1EncryptionAlgorithms"])
+            assert all(a.startswith("AES256") for a in inputs[f"{tunnel}Phase2EncryptionAlgorithms"])
+            assert all(a.startswith("SHA2") for a in inputs[f"{tunnel}Phase1IntegrityAlgorithms"])
             assert min(inputs[f"{tunnel}Phase1DhGroupNumbers"]) >= 19
-            assert (
-                inputs[f"{tunnel}LogOptions"]["cloudwatchLogOptions"]["logEnabled"]
-                is True
-            )
+            assert inputs[f"{tunnel}LogOptions"]["cloudwatchLogOptions"]["logEnabled"] is True
             # The pre-shared key reaches the engine as a secret, never as plain text.
             psk = inputs[f"{tunnel}PresharedKey"]
             assert isinstance(psk, dict) and SECRET_SIG in psk, psk

@@ -25,9 +25,7 @@ def _steps(workflow: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _uses(workflow: dict[str, Any], action: str) -> dict[str, Any]:
-    found = [
-        s for s in _steps(workflow) if str(s.get("uses", "")).startswith(action + "@")
-    ]
+    found = [s for s in _steps(workflow) if str(s.get("uses", "")).startswith(action + "@")]
     assert len(found) == 1, action
     return found[0]
 

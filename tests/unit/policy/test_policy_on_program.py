@@ -39,19 +39,11 @@ def test_whole_program_passes_the_policy_pack(seats: int) -> None:
     resources: list[PolicyResource] = []
     for record in mocks.resources:
         urn = f"urn:pulumi:test::telework::{record.type}::{record.name}"
-        args = ResourceValidationArgs(
-            record.type, record.inputs, urn, record.name, OPTS, None, CONFIG
-        )
+        args = ResourceValidationArgs(record.type, record.inputs, urn, record.name, OPTS, None, CONFIG)
         for policy in rules.POLICIES:
             if isinstance(policy, ResourceValidationPolicy):
-                policy.validate(
-                    args, lambda m, u=None, n=record.name: found.append(f"{n}: {m}")
-                )
-        resources.append(
-            PolicyResource(
-                record.type, record.outputs, urn, record.name, OPTS, None, None, [], {}
-            )
-        )
+                policy.validate(args, lambda m, u=None, n=record.name: found.append(f"{n}: {m}"))
+        resources.append(PolicyResource(record.type, record.outputs, urn, record.name, OPTS, None, None, [], {}))
     stack = StackValidationArgs(resources, CONFIG)
     for policy in rules.POLICIES:
         if isinstance(policy, StackValidationPolicy):
@@ -63,15 +55,9 @@ def test_whole_program_passes_the_policy_pack(seats: int) -> None:
 
 def test_a_broken_program_fails_the_policy_pack() -> None:
     mocks = run_program(config_for(50))
-    archive = next(
-        r for r in mocks.resources if r.type == rules.BUCKET and "archive" in r.name
-    )
+    archive = next(r for r in mocks.resources if r.type == rules.BUCKET and "archive" in r.name)
     broken = dict(archive.outputs, objectLockEnabled=False)
-    resource = PolicyResource(
-        rules.BUCKET, broken, "urn:x", archive.name, OPTS, None, None, [], {}
-    )
+    resource = PolicyResource(rules.BUCKET, broken, "urn:x", archive.name, OPTS, None, None, [], {})
     found: list[str] = []
-    rules.archive_object_lock(
-        StackValidationArgs([resource], CONFIG), lambda m, u=None: found.append(m)
-    )
+    rules.archive_object_lock(StackValidationArgs([resource], CONFIG), lambda m, u=None: found.append(m))
     assert found and "Object Lock" in found[0]

@@ -60,9 +60,7 @@ def violations(
     return found
 
 
-def _resource(
-    resource_type: str, props: Mapping[str, Any], name: str
-) -> PolicyResource:
+def _resource(resource_type: str, props: Mapping[str, Any], name: str) -> PolicyResource:
     return PolicyResource(
         resource_type=resource_type,
         props=props,
@@ -126,9 +124,7 @@ def test_tw11_public_ip_on_desktop_or_log_instance_is_rejected(role: str) -> Non
         role,
     )
     assert violations(rules.no_public_ip_on_private_hosts, rules.INSTANCE, props)
-    assert not violations(
-        rules.no_public_ip_on_private_hosts, rules.INSTANCE, DESKTOP_INSTANCE
-    )
+    assert not violations(rules.no_public_ip_on_private_hosts, rules.INSTANCE, DESKTOP_INSTANCE)
 
 
 def test_tw11_public_ip_on_the_vpn_gateway_in_the_edge_zone_is_accepted() -> None:
@@ -144,13 +140,9 @@ def test_tw11_instance_without_role_tag_is_rejected() -> None:
 
 
 def test_tw11_desktop_launch_template_with_public_ip_is_rejected() -> None:
-    bad = _with(
-        DESKTOP_TEMPLATE, ["networkInterfaces", 0, "associatePublicIpAddress"], "true"
-    )
+    bad = _with(DESKTOP_TEMPLATE, ["networkInterfaces", 0, "associatePublicIpAddress"], "true")
     assert violations(rules.no_public_ip_on_private_hosts, rules.LAUNCH_TEMPLATE, bad)
-    assert not violations(
-        rules.no_public_ip_on_private_hosts, rules.LAUNCH_TEMPLATE, DESKTOP_TEMPLATE
-    )
+    assert not violations(rules.no_public_ip_on_private_hosts, rules.LAUNCH_TEMPLATE, DESKTOP_TEMPLATE)
 
 
 def test_tw11_desktop_subnet_mapping_public_ips_is_rejected() -> None:
@@ -180,9 +172,7 @@ def test_tw11_desktop_subnet_mapping_public_ips_is_rejected() -> None:
 def test_tw09_unencrypted_volume_is_rejected(
     resource_type: str, good: Mapping[str, Any], path: list[Any], bad_value: Any
 ) -> None:
-    assert violations(
-        rules.encrypted_volumes, resource_type, _with(good, path, bad_value)
-    )
+    assert violations(rules.encrypted_volumes, resource_type, _with(good, path, bad_value))
     assert not violations(rules.encrypted_volumes, resource_type, good)
 
 
@@ -203,9 +193,7 @@ def _sse(bucket: str, algorithm: str) -> PolicyResource:
 
 
 def test_tw09_bucket_without_encryption_configuration_is_rejected() -> None:
-    found = stack_violations(
-        rules.encrypted_buckets, [_bucket("a"), _bucket("b"), _sse("a", "aws:kms")]
-    )
+    found = stack_violations(rules.encrypted_buckets, [_bucket("a"), _bucket("b"), _sse("a", "aws:kms")])
     assert len(found) == 1 and "bucket b" in found[0]
     assert not stack_violations(
         rules.encrypted_buckets,
@@ -230,9 +218,7 @@ def test_imdsv1_is_rejected(resource_type: str, good: Mapping[str, Any]) -> None
         resource_type,
         _with(good, ["metadataOptions", "httpTokens"], "optional"),
     )
-    assert violations(
-        rules.imdsv2_required, resource_type, _with(good, ["metadataOptions"], {})
-    )
+    assert violations(rules.imdsv2_required, resource_type, _with(good, ["metadataOptions"], {}))
     assert not violations(rules.imdsv2_required, resource_type, good)
 
 
@@ -258,9 +244,7 @@ VPN_CONFIG = {"vpnPort": 1194, "vpnProtocol": "udp"}
 def test_tw11_ingress_rule_open_to_the_internet_is_rejected(
     props: Mapping[str, Any],
 ) -> None:
-    assert violations(
-        rules.no_open_ingress_except_vpn, rules.SG_INGRESS, props, VPN_CONFIG
-    )
+    assert violations(rules.no_open_ingress_except_vpn, rules.SG_INGRESS, props, VPN_CONFIG)
 
 
 @pytest.mark.parametrize(
@@ -289,9 +273,7 @@ def test_tw11_ingress_rule_open_to_the_internet_is_rejected(
 def test_tw11_vpn_port_and_internal_ingress_rules_are_accepted(
     props: Mapping[str, Any],
 ) -> None:
-    assert not violations(
-        rules.no_open_ingress_except_vpn, rules.SG_INGRESS, props, VPN_CONFIG
-    )
+    assert not violations(rules.no_open_ingress_except_vpn, rules.SG_INGRESS, props, VPN_CONFIG)
 
 
 def test_tw11_inline_and_legacy_rules_open_to_the_internet_are_rejected() -> None:
@@ -313,9 +295,7 @@ def test_tw11_inline_and_legacy_rules_open_to_the_internet_are_rejected() -> Non
         "fromPort": 443,
         "toPort": 443,
     }
-    assert violations(
-        rules.no_open_ingress_except_vpn, rules.SG_RULE, legacy, VPN_CONFIG
-    )
+    assert violations(rules.no_open_ingress_except_vpn, rules.SG_RULE, legacy, VPN_CONFIG)
     assert not violations(
         rules.no_open_ingress_except_vpn,
         rules.SG_RULE,
@@ -342,12 +322,8 @@ def test_tw11_the_vpn_port_comes_from_policy_config() -> None:
         "fromPort": 443,
         "toPort": 443,
     }
-    assert violations(
-        rules.no_open_ingress_except_vpn, rules.SG_INGRESS, rule, VPN_CONFIG
-    )
-    assert not violations(
-        rules.no_open_ingress_except_vpn, rules.SG_INGRESS, rule, {"vpnPort": 443}
-    )
+    assert violations(rules.no_open_ingress_except_vpn, rules.SG_INGRESS, rule, VPN_CONFIG)
+    assert not violations(rules.no_open_ingress_except_vpn, rules.SG_INGRESS, rule, {"vpnPort": 443})
 
 
 # --- log retention at least the configured minimum (TW-09) ---
@@ -355,24 +331,14 @@ def test_tw11_the_vpn_port_comes_from_policy_config() -> None:
 
 def test_tw09_log_group_shorter_than_the_minimum_is_rejected() -> None:
     config = {"minimumRetentionDays": 365}
-    assert violations(
-        rules.log_retention_minimum, rules.LOG_GROUP, {"retentionInDays": 90}, config
-    )
-    assert not violations(
-        rules.log_retention_minimum, rules.LOG_GROUP, {"retentionInDays": 400}, config
-    )
-    assert not violations(
-        rules.log_retention_minimum, rules.LOG_GROUP, {"retentionInDays": 0}, config
-    )
+    assert violations(rules.log_retention_minimum, rules.LOG_GROUP, {"retentionInDays": 90}, config)
+    assert not violations(rules.log_retention_minimum, rules.LOG_GROUP, {"retentionInDays": 400}, config)
+    assert not violations(rules.log_retention_minimum, rules.LOG_GROUP, {"retentionInDays": 0}, config)
 
 
 def test_tw09_default_minimum_is_ninety_days() -> None:
-    assert violations(
-        rules.log_retention_minimum, rules.LOG_GROUP, {"retentionInDays": 60}
-    )
-    assert not violations(
-        rules.log_retention_minimum, rules.LOG_GROUP, {"retentionInDays": 90}
-    )
+    assert violations(rules.log_retention_minimum, rules.LOG_GROUP, {"retentionInDays": 60})
+    assert not violations(rules.log_retention_minimum, rules.LOG_GROUP, {"retentionInDays": 90})
 
 
 # --- Object Lock on the archive (TW-09) ---
@@ -394,9 +360,7 @@ def test_tw09_archive_with_object_lock_and_enough_retention_is_accepted() -> Non
         _bucket("archive", objectLockEnabled=True, tags=ARCHIVE_TAGS),
         _lock("archive", 1827),
     ]
-    assert not stack_violations(
-        rules.archive_object_lock, resources, {"minimumRetentionDays": 365}
-    )
+    assert not stack_violations(rules.archive_object_lock, resources, {"minimumRetentionDays": 365})
 
 
 def test_tw09_archive_without_object_lock_is_rejected() -> None:
@@ -407,9 +371,7 @@ def test_tw09_archive_without_object_lock_is_rejected() -> None:
     assert stack_violations(rules.archive_object_lock, resources)
 
 
-def test_tw09_archive_without_lock_configuration_or_with_short_retention_is_rejected() -> (
-    None
-):
+def test_tw09_archive_without_lock_configuration_or_with_short_retention_is_rejected() -> None:
     bucket = _bucket("archive", objectLockEnabled=True, tags=ARCHIVE_TAGS)
     assert stack_violations(rules.archive_object_lock, [bucket])
     assert stack_violations(
@@ -417,9 +379,7 @@ def test_tw09_archive_without_lock_configuration_or_with_short_retention_is_reje
         [bucket, _lock("archive", 30)],
         {"minimumRetentionDays": 365},
     )
-    assert stack_violations(
-        rules.archive_object_lock, [bucket, _lock("archive", 1827, "Disabled")]
-    )
+    assert stack_violations(rules.archive_object_lock, [bucket, _lock("archive", 1827, "Disabled")])
 
 
 def test_tw09_stack_without_an_archive_bucket_is_rejected() -> None:
@@ -438,10 +398,7 @@ def test_every_policy_is_mandatory_and_has_a_validator() -> None:
         "archive-object-lock",
     ]
     for policy in rules.POLICIES:
-        assert (
-            policy.enforcement_level is not None
-            and policy.enforcement_level.value == "mandatory"
-        )
+        assert policy.enforcement_level is not None and policy.enforcement_level.value == "mandatory"
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
