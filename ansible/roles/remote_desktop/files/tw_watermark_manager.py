@@ -123,7 +123,7 @@ def start(session: Session, account: pwd.struct_passwd, config: str) -> subproce
         "PATH": "/usr/bin:/bin",
     }
     argv = [sys.executable, WATERMARK, "--display", session.display, "--user", session.user, "--config", config]
-    return subprocess.Popen(  # noqa: S603 - fixed argv
+    return subprocess.Popen(
         argv,
         env=env,
         user=account.pw_uid,
@@ -136,9 +136,7 @@ def start(session: Session, account: pwd.struct_passwd, config: str) -> subproce
 
 
 def write_status(children: dict[str, Child]) -> None:
-    lines = [
-        f"{c.session.display} {c.session.user} {c.proc.pid} {c.restarts}\n" for _, c in sorted(children.items())
-    ]
+    lines = [f"{c.session.display} {c.session.user} {c.proc.pid} {c.restarts}\n" for _, c in sorted(children.items())]
     tmp = RUNTIME / "status.tmp"
     tmp.write_text("".join(lines))
     tmp.replace(RUNTIME / "status")
