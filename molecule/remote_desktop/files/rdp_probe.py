@@ -15,6 +15,8 @@ process and log live under /run/rdp-probe/NAME/.
     rdp_probe.py stats FILE [--color R,G,B]                             JSON: mean, stddev, dark, color share
     rdp_probe.py ocr FILE --expect TEXT [--angle -25]                   rc 0 when TEXT is read on the image
     rdp_probe.py clip-set NAME TEXT / clip-get NAME                     the client's clipboard
+    rdp_probe.py tls --host H [--version TLSv1_2] [--protocol ssl|rdp]  JSON: handshake outcome, version, PEM
+    rdp_probe.py banner NAME --host H                                   connect without credentials (login screen)
 """
 
 from __future__ import annotations
@@ -24,11 +26,17 @@ import json
 import os
 import shutil
 import signal
+import socket
+import ssl
+import struct
 import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
+
+warnings.filterwarnings("ignore", category=DeprecationWarning)  # TLS 1.0/1.1 are asked for on purpose
 
 RUN = Path("/run/rdp-probe")
 
@@ -90,12 +98,16 @@ def cmd_start(args: argparse.Namespace) -> int:
     (d / "xvfb.pid").write_text(str(xvfb.pid))
     (d / "display").write_text(f":{number}")
     binary, major = freerdp()
-    argv = [binary, f"/v:{args.host}:{args.port}", f"/u:{args.user}", f"/p:{args.password}", f"/size:{args.size}"]
+    argv = [binary, f"/v:{args.host}:{args.port}", f"/size:{args.size}"]
+    if args.user:
+        argv += [f"/u:{args.user}", f"/p:{args.password}"]
     argv += ["/cert:ignore" if major >= 3 else "/cert-ignore", "/sec:tls", "/log-level:INFO"]
     argv += ["+clipboard" if args.clipboard else "-clipboard"]
     if args.drive:
         Path(args.drive).mkdir(parents=True, exist_ok=True)
         argv.append(f"/drive:probe,{args.drive}")
+        # at DEBUG the drive channel logs the server's announce ("server announces version ...")
+        argv.append("/log-filters:com.freerdp.channels.rdpdr.client:DEBUG")
     if args.microphone:
         argv.append("/microphone:sys:fake" if major >= 3 else "/microphone")
     if args.printer:
@@ -103,7 +115,9 @@ def cmd_start(args: argparse.Namespace) -> int:
     env = dict(os.environ, DISPLAY=f":{number}")
     (d / "started").write_text(str(time.time()))
     with open(d / "freerdp.log", "wb") as log:
-        client = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        client = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        )
     (d / "freerdp.pid").write_text(str(client.pid))
     print(json.dumps({"name": args.name, "display": f":{number}", "pid": client.pid}))
     return 0
@@ -201,9 +215,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
-def ocr_text(path: str, angle: float) -> str:
-    """Read text under several preprocessings (rotation undone, both polarities, thresholds)."""
-    found = []
+def ocr_hits(path: str, angle: float, expect: str) -> int:
+    """Look for expect under several preprocessings (rotation undone, both polarities, thresholds)."""
     with tempfile.TemporaryDirectory() as tmp:
         for negate in (True, False):
             for threshold in (90, 80, 70, 60, 50):
@@ -216,25 +229,30 @@ def ocr_text(path: str, angle: float) -> str:
                 text = subprocess.run(
                     ["tesseract", out, "-", "--psm", "11"], capture_output=True, text=True, check=False
                 ).stdout
-                found.append(text)
-    return "\n".join(found)
+                hits = text.lower().count(expect.lower())
+                if hits:
+                    return hits
+    return 0
 
 
 def cmd_ocr(args: argparse.Namespace) -> int:
-    text = ocr_text(args.file, args.angle)
-    hits = text.lower().count(args.expect.lower())
+    hits = ocr_hits(args.file, args.angle, args.expect)
     print(json.dumps({"expect": args.expect, "hits": hits}))
     return 0 if hits > 0 else 1
 
 
 def cmd_clip_set(args: argparse.Namespace) -> int:
+    """Own the client's clipboard with TEXT (xclip forks and serves it in the background)."""
     env = dict(os.environ, DISPLAY=display_of(args.name))
-    subprocess.Popen(
-        ["xclip", "-selection", "clipboard", "-loops", "0"],
-        stdin=subprocess.PIPE,
+    subprocess.run(
+        ["xclip", "-selection", "clipboard"],
+        input=args.text.encode(),
         env=env,
-        start_new_session=True,
-    ).communicate(args.text.encode(), timeout=5)
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        check=True,
+        timeout=10,
+    )
     return 0
 
 
@@ -245,6 +263,61 @@ def cmd_clip_get(args: argparse.Namespace) -> int:
     )
     print(proc.stdout)
     return proc.returncode
+
+
+def x224_negotiate(sock: socket.socket, protocols: int) -> tuple[int, int]:
+    """Send an X.224 Connection Request with RDP_NEG_REQ; return (response type, value)."""
+    neg = struct.pack("<BBHI", 0x01, 0, 8, protocols)
+    x224 = bytes([6 + len(neg), 0xE0, 0, 0, 0, 0, 0]) + neg
+    sock.sendall(struct.pack(">BBH", 3, 0, 4 + len(x224)) + x224)
+    header = sock.recv(4)
+    length = struct.unpack(">H", header[2:4])[0]
+    body = b""
+    while len(body) < length - 4:
+        chunk = sock.recv(length - 4 - len(body))
+        if not chunk:
+            break
+        body += chunk
+    if len(body) < 15:
+        return (0, 0)
+    kind, _flags, _len, value = struct.unpack("<BBHI", body[7:15])
+    return (kind, value)
+
+
+def cmd_tls(args: argparse.Namespace) -> int:
+    """RDP's TLS upgrade with one pinned TLS version: does the server accept it?"""
+    result: dict[str, object] = {"host": args.host, "port": args.port, "asked": args.version}
+    with socket.create_connection((args.host, args.port), timeout=10) as sock:
+        kind, value = x224_negotiate(sock, 0x01 if args.protocol == "ssl" else 0x00)
+        result["negotiation"] = {0x02: "selected", 0x03: "failure"}.get(kind, f"type {kind}")
+        result["negotiation_value"] = value
+        if kind != 0x02 or value != 0x01:
+            result["handshake"] = False
+            print(json.dumps(result))
+            return 1
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        ctx.set_ciphers("ALL:@SECLEVEL=0")
+        version = getattr(ssl.TLSVersion, args.version)
+        ctx.minimum_version = version
+        ctx.maximum_version = version
+        try:
+            with ctx.wrap_socket(sock) as tls:
+                der = tls.getpeercert(binary_form=True) or b""
+                result.update(handshake=True, version=tls.version(), cipher=tls.cipher()[0])
+                result["certificate"] = ssl.DER_cert_to_PEM_cert(der)
+        except (ssl.SSLError, OSError) as exc:
+            result.update(handshake=False, error=str(exc))
+    print(json.dumps(result))
+    return 0 if result.get("handshake") else 1
+
+
+def cmd_banner(args: argparse.Namespace) -> int:
+    """Connect without credentials: xrdp shows its login screen (with the notice)."""
+    args.user, args.password, args.clipboard = "", "", False
+    args.drive = args.microphone = args.printer = None
+    return cmd_start(args)
 
 
 def main() -> int:
@@ -296,6 +369,18 @@ def main() -> int:
     s = sub.add_parser("clip-get")
     s.add_argument("name")
     s.set_defaults(func=cmd_clip_get)
+    s = sub.add_parser("tls")
+    s.add_argument("--host", required=True)
+    s.add_argument("--port", type=int, default=3389)
+    s.add_argument("--version", default="TLSv1_2", choices=["TLSv1", "TLSv1_1", "TLSv1_2", "TLSv1_3"])
+    s.add_argument("--protocol", default="ssl", choices=["ssl", "rdp"])
+    s.set_defaults(func=cmd_tls)
+    s = sub.add_parser("banner")
+    s.add_argument("name")
+    s.add_argument("--host", required=True)
+    s.add_argument("--port", type=int, default=3389)
+    s.add_argument("--size", default="1280x800")
+    s.set_defaults(func=cmd_banner)
     args = p.parse_args()
     return int(args.func(args))
 

@@ -19,30 +19,31 @@ Works with xrdp 0.9 (Debian 12) and 0.10 (Debian 13). Its journal position is ke
 
 from __future__ import annotations
 
-import json
 import os
-import queue
 import re
-import subprocess
 import sys
 import syslog
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 STATE = Path(os.environ.get("STATE_DIRECTORY", "/var/lib/tw-rdp-audit"))
 IDENTIFIERS = ("xrdp", "xrdp-sesman", "xrdp-sesexec")
 
-ADDR = r"\[?(?:::ffff:)?(?P<src>[0-9a-fA-F:.]+?)\]?:(?P<port>\d+)"
+# 0.10: "from [::ffff:10.0.0.5]:47034 TLSv1.3"; 0.9: "from ::ffff:10.0.0.5 port 58668: TLSv1.3"
+ADDR = r"\[?(?:::ffff:)?(?P<src>[0-9a-fA-F:.]+?)\]?(?::| port )(?P<port>\d+):?"
 TLS = re.compile(r"TLS connection established from " + ADDR + r" (?P<tls>TLSv[\d.]+)")
-LOGIN_REQUEST = re.compile(r"xrdp_wm_log_msg: (?:Performing login request for|login request for user) (?P<user>\S+)")
+LOGIN_REQUEST = re.compile(r"xrdp_wm_log_msg: Performing login request for (?P<user>\S+)")
+# 0.9 reports the outcome with the user (and the display) in one line
+LOGIN_RESULT = re.compile(
+    r"xrdp_wm_log_msg: login (?P<result>successful|failed) for user (?P<user>\S+)(?: on display (?P<display>\d+))?"
+)
 WM_MESSAGE = re.compile(r"xrdp_wm_log_msg: (?P<msg>.*)")
 SESSION_READY = re.compile(r"session is available on display (?P<display>\d+) for user (?P<user>\S+)")
-SESSION_KIND = re.compile(
-    r"\+\+ (?P<kind>created|reconnected) session.*?(?:username|user) (?P<user>[^,\s]+).*?display :?(?P<display>\d+)"
-)
-CLIENT_GONE = re.compile(r"xrdp_process_loop failed|connection closed|xrdp_mcs_recv failed")
+SESSION_KIND = re.compile(r"\+\+ (?P<kind>created|reconnected) session.*?username (?P<user>[^,\s]+)")
+LIMIT = re.compile(r"max concurrent session limit exceeded\. login for user (?P<user>\S+)")
+CLIENT_GONE = re.compile(r"xrdp_process_loop failed|connection closed|xrdp_mcs_recv failed|SSL_read|unexpected eof")
 SERVER_GONE = re.compile(r"Xorg server closed connection|lib_mod_.*(closed|failed)")
 SESSION_END = re.compile(
     r"Session on display (?P<display>\d+) has finished|"
@@ -78,7 +79,26 @@ class Tracker:
     def __init__(self) -> None:
         self.conns: dict[int, Connection] = {}
         self.displays: dict[str, Connection] = {}
-        self.reconnected: dict[str, float] = {}
+        self.kinds: dict[str, tuple[str, float]] = {}
+        self.reasons: dict[str, tuple[str, float]] = {}
+
+    def recent(self, table: dict[str, tuple[str, float]], user: str, default: str) -> str:
+        value, when = table.pop(user, (default, 0.0))
+        return value if time.monotonic() - when < 30 else default
+
+    def session(self, c: Connection) -> None:
+        self.displays[c.display] = c
+        kind = self.recent(self.kinds, c.user, "new")
+        emit("session", user=c.user, src=c.src, port=c.port, display=c.display, kind=kind)
+
+    def success(self, c: Connection) -> None:
+        c.result = "success"
+        emit("login", result="success", user=c.user, src=c.src, port=c.port)
+
+    def failure(self, c: Connection, text: str) -> None:
+        c.result = "failure"
+        reason = self.recent(self.reasons, c.user, text)
+        emit("login", syslog.LOG_WARNING, result="failure", user=c.user, src=c.src, port=c.port, reason=reason)
 
     def conn(self, pid: int) -> Connection:
         if pid not in self.conns:
@@ -104,31 +124,39 @@ class Tracker:
         if m := LOGIN_REQUEST.search(msg):
             c.user, c.result = m["user"], ""
             return
+        if m := LOGIN_RESULT.search(msg):
+            c.user = m["user"]
+            if m["result"] == "failed":
+                self.failure(c, f"login failed for user {c.user}")
+                return
+            self.success(c)
+            if m["display"]:
+                c.display = m["display"]
+                self.session(c)
+            return
         if m := SESSION_READY.search(msg):
             c.display = m["display"]
-            self.displays[c.display] = c
-            recent = time.monotonic() - self.reconnected.pop(c.display, 0.0) < 30
-            kind = "reconnect" if recent else "new"
-            emit("session", user=c.user, src=c.src, port=c.port, display=c.display, kind=kind)
+            self.session(c)
             return
         if (m := WM_MESSAGE.search(msg)) and c.user != "-" and not c.result:
             text = m["msg"].strip()
             if SUCCESS.search(text):
-                c.result = "success"
-                emit("login", result="success", user=c.user, src=c.src, port=c.port)
+                self.success(c)
             elif FAILURE.search(text):
-                c.result = "failure"
-                emit("login", syslog.LOG_WARNING, result="failure", user=c.user, src=c.src, port=c.port, reason=text)
+                self.failure(c, text)
             return
         if not c.closed and c.display != "-" and (CLIENT_GONE.search(msg) or SERVER_GONE.search(msg)):
             c.closed = True
             reason = "client" if CLIENT_GONE.search(msg) else "server"
             emit("disconnect", user=c.user, src=c.src, port=c.port, display=c.display, reason=reason)
-            return
 
     def handle_sesman(self, msg: str) -> None:
-        if (m := SESSION_KIND.search(msg)) and m["kind"] == "reconnected":
-            self.reconnected[m["display"]] = time.monotonic()
+        if m := SESSION_KIND.search(msg):
+            kind = "new" if m["kind"] == "created" else "reconnect"
+            self.kinds[m["user"]] = (kind, time.monotonic())
+            return
+        if m := LIMIT.search(msg):
+            self.reasons[m["user"]] = ("session limit of the host reached", time.monotonic())
             return
         if m := SESSION_END.search(msg):
             display = m["display"] or m["display2"] or m["display3"]
@@ -151,12 +179,22 @@ class Tracker:
             del self.conns[pid]
 
 
-def journal_command(cursor: str | None) -> list[str]:
-    argv = ["journalctl", "--follow", "--output=json", "--no-pager"]
+def open_journal(cursor: str | None) -> Any:
+    from systemd import journal
+
+    reader = journal.Reader()
     for ident in IDENTIFIERS:
-        argv.append(f"--identifier={ident}")
-    argv += [f"--after-cursor={cursor}"] if cursor else ["--lines=0"]
-    return argv
+        reader.add_match(SYSLOG_IDENTIFIER=ident)  # matches on one field are OR'ed
+    if cursor:
+        try:
+            reader.seek_cursor(cursor)
+            reader.get_next()  # the entry at the cursor was handled before the restart
+            return reader
+        except OSError:
+            pass
+    reader.seek_tail()
+    reader.get_previous()
+    return reader
 
 
 def main() -> int:
@@ -164,38 +202,24 @@ def main() -> int:
     STATE.mkdir(parents=True, exist_ok=True)
     cursor_file = STATE / "cursor"
     cursor = cursor_file.read_text().strip() if cursor_file.exists() else None
-    proc = subprocess.Popen(journal_command(cursor), stdout=subprocess.PIPE, text=True)
-    lines: queue.Queue[str] = queue.Queue()
-
-    def pump() -> None:
-        assert proc.stdout is not None
-        for text in proc.stdout:
-            lines.put(text)
-        lines.put("")
-
-    threading.Thread(target=pump, daemon=True).start()
+    reader = open_journal(cursor)
     tracker = Tracker()
     saved, last_save = cursor, time.monotonic()
     while True:
-        try:
-            line = lines.get(timeout=2.0)
-        except queue.Empty:
-            tracker.reap()
-        else:
-            if not line:
-                return proc.wait() or 1
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                continue
+        reader.wait(2.0)
+        for entry in reader:
             message = entry.get("MESSAGE")
-            if isinstance(message, list):  # non-UTF-8 messages come as byte arrays
-                message = bytes(message).decode(errors="replace")
-            ident = entry.get("SYSLOG_IDENTIFIER", "")
-            pid = int(entry.get("SYSLOG_PID") or entry.get("_PID") or 0)
+            if isinstance(message, bytes):  # messages that are not UTF-8
+                message = message.decode(errors="replace")
+            ident = str(entry.get("SYSLOG_IDENTIFIER", ""))
+            try:
+                pid = int(entry.get("SYSLOG_PID") or entry.get("_PID") or 0)
+            except (TypeError, ValueError):
+                pid = 0
             if isinstance(message, str):
                 tracker.handle(ident, pid, message)
             cursor = entry.get("__CURSOR", cursor)
+        tracker.reap()
         if cursor != saved and time.monotonic() - last_save > 5:
             tmp = cursor_file.with_suffix(".tmp")
             tmp.write_text(f"{cursor}\n")
