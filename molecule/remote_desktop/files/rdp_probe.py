@@ -113,6 +113,7 @@ def cmd_start(args: argparse.Namespace) -> int:
     if args.printer:
         argv.append("/printer")
     env = dict(os.environ, DISPLAY=f":{number}")
+    (d / "argv").write_text(" ".join(a if not a.startswith("/p:") else "/p:***" for a in argv))
     (d / "started").write_text(str(time.time()))
     with open(d / "freerdp.log", "wb") as log:
         client = subprocess.Popen(

@@ -174,7 +174,7 @@ def main() -> int:
             if rc is None:
                 continue
             del children[display]
-            if gone:
+            if gone or not Path(f"/proc/{child.session.xorg_pid}").exists():
                 (RUNTIME / f"auth{display[1:]}").unlink(missing_ok=True)
                 continue
             now = time.monotonic()
