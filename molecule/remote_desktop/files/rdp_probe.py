@@ -101,6 +101,8 @@ def cmd_start(args: argparse.Namespace) -> int:
     argv = [binary, f"/v:{args.host}:{args.port}", f"/size:{args.size}"]
     if args.user:
         argv += [f"/u:{args.user}", f"/p:{args.password}"]
+    elif major >= 3:
+        argv += ["/u:", "/p:", "/d:"]  # FreeRDP 3 asks on the terminal otherwise
     argv += ["/cert:ignore" if major >= 3 else "/cert-ignore", "/sec:tls", "/log-level:INFO"]
     argv += ["+clipboard" if args.clipboard else "-clipboard"]
     if args.drive:
@@ -109,7 +111,7 @@ def cmd_start(args: argparse.Namespace) -> int:
         # at DEBUG the drive channel logs the server's announce ("server announces version ...")
         argv.append("/log-filters:com.freerdp.channels.rdpdr.client:DEBUG")
     if args.microphone:
-        argv.append("/microphone:sys:fake" if major >= 3 else "/microphone")
+        argv.append("/microphone")
     if args.printer:
         argv.append("/printer")
     env = dict(os.environ, DISPLAY=f":{number}")

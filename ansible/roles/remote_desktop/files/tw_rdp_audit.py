@@ -42,7 +42,7 @@ LOGIN_RESULT = re.compile(
 WM_MESSAGE = re.compile(r"xrdp_wm_log_msg: (?P<msg>.*)")
 SESSION_READY = re.compile(r"session is available on display (?P<display>\d+) for user (?P<user>\S+)")
 SESSION_KIND = re.compile(r"\+\+ (?P<kind>created|reconnected) session.*?username (?P<user>[^,\s]+)")
-LIMIT = re.compile(r"max concurrent session limit exceeded\. login for user (?P<user>\S+)")
+LIMIT = re.compile(r"max concurrent session limit exceeded(?:\. login for user| - user) (?P<user>[^\s,]+)")
 CLIENT_GONE = re.compile(r"xrdp_process_loop failed|connection closed|xrdp_mcs_recv failed|SSL_read|unexpected eof")
 SERVER_GONE = re.compile(r"Xorg server closed connection|lib_mod_.*(closed|failed)")
 SESSION_END = re.compile(
@@ -138,11 +138,13 @@ class Tracker:
             c.display = m["display"]
             self.session(c)
             return
-        if (m := WM_MESSAGE.search(msg)) and c.user != "-" and not c.result:
+        # 0.10 accepts the password first and may then refuse the session ("Max session limit
+        # reached"): that is still a failed login, as long as no session was handed out.
+        if (m := WM_MESSAGE.search(msg)) and c.user != "-" and c.result != "failure" and c.display == "-":
             text = m["msg"].strip()
-            if SUCCESS.search(text):
+            if SUCCESS.search(text) and not c.result:
                 self.success(c)
-            elif FAILURE.search(text):
+            elif FAILURE.search(text) or "limit reached" in text.lower():
                 self.failure(c, text)
             return
         if not c.closed and c.display != "-" and (CLIENT_GONE.search(msg) or SERVER_GONE.search(msg)):
