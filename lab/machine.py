@@ -142,21 +142,37 @@ def _netns(pid: int) -> str:
         return ""
 
 
+def _is_namespace_init(pid: int) -> bool:
+    """True when pid is PID 1 of its own PID namespace (NSpid ends in 1)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("NSpid:"):
+                ids = line.split()[1:]
+                return len(ids) > 1 and ids[-1] == "1"
+    except OSError:
+        pass
+    return False
+
+
 def find_leader(nspawn_pid: int, timeout: float = 15) -> int:
-    """The host's PID 1 seen from the machine: the first descendant of nspawn in another netns."""
+    """The host's PID 1 seen from the machine: the descendant of nspawn that is init of its namespaces.
+
+    nspawn goes through an intermediate child before it starts the host's init; that child is
+    already in the new network namespace but exits soon, so it is not the leader.
+    """
     mine = _netns(os.getpid())
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not Path(f"/proc/{nspawn_pid}").exists():
+        if not alive_pid(nspawn_pid):
             break
         todo = _children(nspawn_pid)
         while todo:
             pid = todo.pop(0)
             ns = _netns(pid)
-            if ns and ns != mine:
+            if ns and ns != mine and _is_namespace_init(pid):
                 return pid
             todo.extend(_children(pid))
-        time.sleep(0.05)
+        time.sleep(0.02)
     raise LabError(f"systemd-nspawn (pid {nspawn_pid}) did not start a host")
 
 
