@@ -248,7 +248,7 @@ class Engine:
         machine.mount_overlay(paths, img)
         host_key = machine.personalise(paths, h.name, s, pubkey)
         _known_hosts_set(s, control, host_key)
-        nspawn_pid = machine.start(paths, h.name)
+        nspawn_pid = machine.start(paths, spec.name, h.name)
         hs = HostState(
             name=h.name,
             release=h.release,

@@ -93,13 +93,19 @@ def personalise(paths: HostPaths, hostname: str, settings: Settings, public_key:
     return f"{kind} {blob}"
 
 
-def nspawn_argv(paths: HostPaths, hostname: str) -> list[str]:
+def machine_name(lab: str, hostname: str) -> str:
+    """The name systemd knows the host by: unique per lab, since hosts of two labs may share a hostname."""
+    return f"twlab-{lab}-{hostname}"[:64]
+
+
+def nspawn_argv(paths: HostPaths, lab: str, hostname: str) -> list[str]:
     argv = [
         "systemd-nspawn",
         "--quiet",
         "--boot",
         f"--directory={paths.root}",
-        f"--machine={hostname}",
+        f"--machine={machine_name(lab, hostname)}",
+        f"--hostname={hostname}",
         "--private-network",
         "--register=no",
         "--console=passive",
@@ -109,16 +115,17 @@ def nspawn_argv(paths: HostPaths, hostname: str) -> list[str]:
     ]
     if not Path("/run/systemd/system").exists():
         # PID 1 is not systemd (a container or VM like our CI machines): there is no manager
-        # to ask for a scope unit, so the host stays in the caller's cgroup.
+        # to ask for a scope unit, so the host stays in the caller's cgroup. With systemd as
+        # PID 1, nspawn puts each host in a scope unit of its own (named after --machine).
         argv.insert(2, "--keep-unit")
     return argv
 
 
-def start(paths: HostPaths, hostname: str) -> int:
+def start(paths: HostPaths, lab: str, hostname: str) -> int:
     """Start systemd-nspawn in the background; return its PID."""
     with open(paths.console, "ab") as log:
         proc = subprocess.Popen(
-            nspawn_argv(paths, hostname),
+            nspawn_argv(paths, lab, hostname),
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
