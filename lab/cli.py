@@ -172,8 +172,8 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+def parse(argv: list[str]) -> argparse.Namespace:
+    """Parse the command line; everything after `--` is the command for ssh/exec, untouched."""
     rest: list[str] = []
     if "--" in argv:
         cut = argv.index("--")
@@ -181,6 +181,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if hasattr(args, "command"):
         args.command = list(args.command) + rest
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(list(sys.argv[1:] if argv is None else argv))
     try:
         result: int = args.func(args, load())
         return result
