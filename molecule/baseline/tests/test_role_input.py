@@ -1,0 +1,47 @@
+"""The role changes nothing in check mode on a converged host, and bad input stops it before any change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from conftest import converge_check, run_playbook
+
+testinfra_hosts = ["ansible://base1"]
+
+MARKER = "baseline-bad-input-marker"
+
+
+def test_check_mode_on_a_converged_host_reports_no_change() -> None:
+    assert converge_check() == {"base1": 0}
+
+
+@pytest.mark.parametrize(
+    ("bad", "named"),
+    [
+        ({"baseline_ssh_port": "twenty-two"}, "baseline_ssh_port"),
+        ({"baseline_firewall_forward_policy": "reject"}, "baseline_firewall_forward_policy"),
+        ({"baseline_ssh_port": 70000}, "baseline_ssh_port"),
+        ({"baseline_pam_faillock_deny": 0}, "baseline_pam_faillock_deny"),
+        ({"baseline_ssh_allow_users": ["someone"]}, "baseline_admin_user"),
+        (
+            {"baseline_firewall_services": [{"name": "web", "port": 0, "from_zones": ["office"]}]},
+            "baseline_firewall_service",
+        ),
+        (
+            {"baseline_firewall_services": [{"name": "web", "port": 443, "from_zones": ["moon"]}]},
+            "from_zones",
+        ),
+        ({"baseline_firewall_ssh_extra_networks": ["not-a-network"]}, "baseline_firewall_ssh_extra_networks"),
+        ({"baseline_pam_pwquality_minlen": "long"}, "baseline_pam_pwquality_minlen"),
+    ],
+)
+def test_bad_input_stops_the_play_before_the_host_changes(host, bad: dict[str, Any], named: str) -> None:
+    before = host.check_output("sha256sum /etc/issue /etc/ssh/sshd_config /etc/nftables.conf")
+    proc = run_playbook("apply_role.yml", extra_vars={**bad, "baseline_banner_text": MARKER})
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0, output[-3000:]
+    assert named in output, output[-3000:]
+    assert "changed=0" in output
+    assert MARKER not in host.file("/etc/issue").content_string
+    assert host.check_output("sha256sum /etc/issue /etc/ssh/sshd_config /etc/nftables.conf") == before
