@@ -119,3 +119,20 @@ def test_tw14_last_login_module_is_in_the_session_stack(host) -> None:
         assert "pam_lastlog.so" in host.file("/etc/pam.d/login").content_string
     else:
         assert "pam_lastlog2.so" in host.file("/etc/pam.d/common-session").content_string
+
+
+def test_tw13_home_directories_are_closed_to_others(host) -> None:
+    for home in ("/home/admin", "/home/pwtest"):
+        assert host.file(home).mode & 0o027 == 0, home
+    assert host.file("/etc/login.defs").contains("^HOME_MODE\t0750$")
+
+
+def test_tw13_login_sessions_get_a_private_tmpdir(host) -> None:
+    assert "pam_tmpdir.so" in host.file("/etc/pam.d/common-session").content_string
+
+
+def test_tw07_idle_login_shells_time_out(host) -> None:
+    out = host.run("bash -lc 'echo $TMOUT; TMOUT=0 2>/dev/null; echo $?'")
+    value, status = out.stdout.split()
+    assert value == "900"
+    assert status != "0", "users must not be able to change TMOUT"

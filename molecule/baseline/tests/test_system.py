@@ -175,3 +175,15 @@ def test_tw14_issue_files_carry_the_japanese_and_english_banner(host) -> None:
 def test_tw11_legacy_clear_text_services_are_absent(host) -> None:
     for pkg in ("telnetd", "rsh-server", "nis", "xinetd"):
         assert not host.package(pkg).is_installed
+
+
+@pytest.mark.parametrize("module", ["usb-storage", "firewire-core", "dccp", "sctp", "cramfs"])
+def test_unneeded_kernel_modules_cannot_load(host, module: str) -> None:
+    lines = host.file("/etc/modprobe.d/baseline.conf").content_string.splitlines()
+    assert f"install {module} /bin/false" in lines
+    assert f"blacklist {module}" in lines
+
+
+def test_tw12_needrestart_restarts_services_after_upgrades(host) -> None:
+    assert host.package("needrestart").is_installed
+    assert "$nrconf{restart} = 'a';" in host.file("/etc/needrestart/conf.d/90-baseline.conf").content_string
