@@ -132,7 +132,7 @@ def test_tw13_login_sessions_get_a_private_tmpdir(host) -> None:
 
 
 def test_tw07_idle_login_shells_time_out(host) -> None:
-    out = host.run("bash -lc 'echo $TMOUT; TMOUT=0 2>/dev/null; echo $?'")
+    out = host.run("bash -lc 'echo $TMOUT; (TMOUT=0) 2>/dev/null; echo $?'")
     value, status = out.stdout.split()
     assert value == "900"
     assert status != "0", "users must not be able to change TMOUT"

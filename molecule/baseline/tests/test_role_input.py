@@ -2,18 +2,34 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
-from conftest import converge_check, run_playbook
+import testinfra
+from conftest import converge_check, recap, run_playbook
 
 testinfra_hosts = ["ansible://base1"]
+
+INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
 
 MARKER = "baseline-bad-input-marker"
 
 
 def test_check_mode_on_a_converged_host_reports_no_change() -> None:
     assert converge_check() == {"base1": 0}
+
+
+def test_check_mode_on_a_fresh_host_fails_no_task_and_changes_nothing() -> None:
+    peer = testinfra.get_host(f"ansible://peer1?ansible_inventory={INVENTORY}")
+    before = peer.check_output("sudo sha256sum /etc/ssh/sshd_config /etc/login.defs /etc/pam.d/common-auth")
+    proc = run_playbook("check_fresh.yml", "--check")
+    counters = recap(proc.stdout)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert counters["peer1"]["failed"] == 0
+    assert counters["peer1"]["changed"] > 0, "a fresh host must show pending changes"
+    assert peer.check_output("sudo sha256sum /etc/ssh/sshd_config /etc/login.defs /etc/pam.d/common-auth") == before
+    assert not peer.package("nftables").is_installed
 
 
 @pytest.mark.parametrize(
