@@ -61,3 +61,16 @@ def test_bad_input_stops_the_play_before_the_host_changes(host, bad: dict[str, A
     assert "changed=0" in output
     assert MARKER not in host.file("/etc/issue").content_string
     assert host.check_output("sha256sum /etc/issue /etc/ssh/sshd_config /etc/nftables.conf") == before
+
+
+def test_tw11_opening_a_port_before_baseline_leaves_other_tables_alone() -> None:
+    """A role's own scenario may open its port on a host without baseline: nothing is flushed."""
+    peer = testinfra.get_host(f"ansible://peer1?ansible_inventory={INVENTORY}")
+    peer.check_output("sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q nftables")
+    peer.check_output("sudo nft add table inet other_role")
+    proc = run_playbook("open_service.yml", extra_vars={"target": "probe", "probe_state": "present"})
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert "tcp dport 8446 accept" in peer.file("/etc/nftables.d/probe-role.nft").content_string
+    tables = peer.check_output("sudo nft list tables")
+    assert "table inet other_role" in tables
+    assert "host_firewall" not in tables
