@@ -119,6 +119,8 @@ def test_tw14_last_login_module_is_in_the_session_stack(host) -> None:
         assert "pam_lastlog.so" in host.file("/etc/pam.d/login").content_string
     else:
         assert "pam_lastlog2.so" in host.file("/etc/pam.d/common-session").content_string
+        # Every SSH login since converge (sshd runs common-session) has been recorded.
+        assert host.file("/var/lib/lastlog/lastlog2.db").exists
 
 
 def test_tw13_home_directories_are_closed_to_others(host) -> None:
