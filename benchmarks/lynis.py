@@ -94,7 +94,10 @@ def converge(state: LabState, hosts: list[str]) -> float:
             check=False,
         )
         if proc.returncode != 0:
-            raise SystemExit(f"converge failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-2000:]}")
+            log_file = ROOT / "artifacts" / "bench-lynis-converge.log"
+            log_file.parent.mkdir(exist_ok=True)
+            log_file.write_text(proc.stdout + "\n" + proc.stderr)
+            raise SystemExit(f"converge failed, see {log_file.relative_to(ROOT)}:\n{proc.stdout[-3000:]}")
         return time.monotonic() - started
 
 
