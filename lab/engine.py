@@ -15,7 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from lab import image, machine, network, proxy
+from lab import cgroups, image, machine, network, proxy
 from lab.commands import require_tools, run
 from lab.errors import LabError
 from lab.settings import Settings
@@ -286,6 +286,13 @@ class Engine:
         if orphan:
             machine.stop(orphan, _leader_or_none(orphan))
         machine.remove_files(paths)
+        self._remove_cgroups([machine.machine_name(lab, name)])
+
+    def _remove_cgroups(self, names: list[str]) -> None:
+        for name in names:
+            left = cgroups.remove(name)
+            if left:
+                self.log(f"warning: cgroups still busy, not removed: {', '.join(left)}")
 
     def _remove_orphans(self, lab: str, keep: dict[str, HostState]) -> None:
         s = self.settings
@@ -301,6 +308,9 @@ class Engine:
             for d in hosts_dir.iterdir():
                 if d.name not in keep:
                     shutil.rmtree(d, ignore_errors=True)
+        keep_cgroups = {machine.machine_name(lab, name) for name in keep}
+        prefix = machine.machine_name(lab, "")
+        self._remove_cgroups([c for c in cgroups.names() if c.startswith(prefix) and c not in keep_cgroups])
         keep_links = {link for hs in keep.values() for link in hs.links}
         network.delete_links(
             [link.name for link in network.lab_links(lab) if link.kind == "veth" and link.name not in keep_links]
@@ -346,6 +356,7 @@ class Engine:
         proxy.stop(s)
         network.remove_nft(s)
         network.remove_control_bridge(s)
+        cgroups.remove_parent()
 
     # ------------------------------------------------------------- status
     def status(self) -> list[LabState]:

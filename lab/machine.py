@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from lab import cgroups
 from lab.commands import run
 from lab.errors import LabError
 from lab.settings import Settings
@@ -113,7 +114,7 @@ def nspawn_argv(paths: HostPaths, lab: str, hostname: str) -> list[str]:
         "--resolv-conf=off",
         "--timezone=off",
     ]
-    if not Path("/run/systemd/system").exists():
+    if not uses_scope_units():
         # PID 1 is not systemd (a container or VM like our CI machines): there is no manager
         # to ask for a scope unit, so the host stays in the caller's cgroup. With systemd as
         # PID 1, nspawn puts each host in a scope unit of its own (named after --machine).
@@ -121,8 +122,24 @@ def nspawn_argv(paths: HostPaths, lab: str, hostname: str) -> list[str]:
     return argv
 
 
+def uses_scope_units() -> bool:
+    """True when PID 1 is systemd: nspawn then puts each host in a scope unit of its own."""
+    return Path("/run/systemd/system").exists()
+
+
+def nspawn_env() -> dict[str, str]:
+    """Give every host the unified cgroup hierarchy (cgroup v2), whatever the machine's layout.
+
+    On a hybrid machine (v1 controllers plus a v2 tree, as our CI machines) nspawn would hand the
+    host the hybrid layout too, where the host's systemd cannot place user managers in the
+    legacy tree ("Failed to attach ... to compat systemd cgroup"). Debian 13's systemd expects v2.
+    """
+    return dict(os.environ, SYSTEMD_NSPAWN_UNIFIED_HIERARCHY="1")
+
+
 def start(paths: HostPaths, lab: str, hostname: str) -> int:
-    """Start systemd-nspawn in the background; return its PID."""
+    """Start systemd-nspawn in the background, in a cgroup of the host's own; return its PID."""
+    own_cgroups = [] if uses_scope_units() else cgroups.prepare(machine_name(lab, hostname))
     with open(paths.console, "ab") as log:
         proc = subprocess.Popen(
             nspawn_argv(paths, lab, hostname),
@@ -130,6 +147,8 @@ def start(paths: HostPaths, lab: str, hostname: str) -> int:
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            env=nspawn_env(),
+            preexec_fn=(lambda: cgroups.enter(own_cgroups)) if own_cgroups else None,
         )
     return proc.pid
 
