@@ -51,7 +51,8 @@ setup: $(VENV)/.apt-done $(VENV)/.pip-done ## Install Debian packages and the pi
 
 python-setup: $(VENV)/.pip-done  # the Python stack only (lint and unit tests need no root)
 
-lab: setup lab-up converge status ## Boot the local lab site and converge it (safe to run again)
+lab: setup lab-up converge ## Boot the local lab site and converge it (safe to run again)
+	@$(BIN)/python -m lab status --lab site
 
 lab-up: setup
 	$(BIN)/python -m lab up -i inventories/lab > /dev/null
