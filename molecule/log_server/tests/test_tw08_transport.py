@@ -1,0 +1,138 @@
+"""TW-08: the log server speaks RELP over TLS >= 1.2 only, and only to clients of the site CA."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from lab_hosts import (
+    CLIENT_NAME,
+    PORT,
+    SERVER_ADDRESS,
+    SERVER_NAME,
+    TLS_DIR,
+    get,
+    run_id,
+    stored_lines,
+    with_marker,
+)
+
+pytestmark = pytest.mark.journal("rsyslog")
+
+testinfra_hosts = [f"ansible://{SERVER_NAME}"]
+
+ROGUE = "/tmp/tw08-rogue"
+CONNECT = f"-connect {SERVER_ADDRESS}:{PORT} -CAfile {TLS_DIR}/ca.pem"
+OWN_CERT = f"-cert {TLS_DIR}/client.pem -key {TLS_DIR}/client.key"
+ROGUE_CERT = f"-cert {ROGUE}/client.pem -key {ROGUE}/client.key"
+
+
+def handshake(options: str) -> tuple[int, str]:
+    """openssl s_client from the client host; returns (rc, output)."""
+    out = get(CLIENT_NAME).run(f"timeout 10 openssl s_client {options} < /dev/null 2>&1")
+    return out.rc, out.stdout
+
+
+@pytest.fixture(scope="module")
+def rogue_ca() -> Iterator[None]:
+    """A throwaway CA on the client and a certificate from it with the client's own name."""
+    client = get(CLIENT_NAME)
+    script = f"""
+set -e
+rm -rf {ROGUE}; mkdir -p {ROGUE}; cd {ROGUE}
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem \
+  -days 2 -subj '/CN=rogue CA' -addext basicConstraints=critical,CA:TRUE 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout client.key -out client.csr \
+  -subj '/CN={CLIENT_NAME}' 2>/dev/null
+printf 'subjectAltName=DNS:{CLIENT_NAME}\\nextendedKeyUsage=clientAuth\\n' > ext
+openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile ext \
+  -out client.pem 2>/dev/null
+"""
+    assert client.run(script).rc == 0
+    yield
+    client.run(f"rm -rf {ROGUE}")
+
+
+def test_tw08_receiver_listens_on_the_relp_tls_port_only(host) -> None:
+    listening = host.run("ss -H -lntu").stdout
+    assert host.socket(f"tcp://0.0.0.0:{PORT}").is_listening
+    assert ":514 " not in listening
+    rsyslog_ports = host.run("ss -H -lntup | grep rsyslogd").stdout
+    assert all(f":{PORT} " in line for line in rsyslog_ports.splitlines()), rsyslog_ports
+    conf = host.run("cat /etc/rsyslog.conf /etc/rsyslog.d/*.conf").stdout
+    for plain in ("imudp", "imtcp", "imptcp"):
+        assert f'load="{plain}"' not in conf
+
+
+def test_tw08_tls_1_2_handshakes_with_a_site_client_certificate() -> None:
+    _, out = handshake(f"-tls1_2 {CONNECT} {OWN_CERT}")
+    assert "New, TLSv1.2, Cipher is ECDHE" in out, out
+    assert "Verify return code: 0 (ok)" in out
+    assert "alert" not in out
+
+
+@pytest.mark.parametrize("version", ["-tls1", "-tls1_1"])
+def test_tw08_tls_below_1_2_is_refused(version: str) -> None:
+    # SECLEVEL=0 lets the client offer the old version, so the refusal is the server's.
+    rc, out = handshake(f"{version} -cipher DEFAULT:@SECLEVEL=0 {CONNECT} {OWN_CERT}")
+    assert rc != 0
+    assert "alert protocol version" in out, out
+
+
+def test_tw08_client_without_a_certificate_is_refused() -> None:
+    rc, out = handshake(f"-tls1_2 {CONNECT}")
+    assert rc != 0
+    assert "alert handshake failure" in out or "certificate required" in out, out
+
+
+def test_tw08_client_with_a_certificate_of_another_ca_is_refused_and_logged(host, rogue_ca: None) -> None:
+    since = host.check_output("date '+%Y-%m-%d %H:%M:%S'")
+    rc, out = handshake(f"-tls1_2 {CONNECT} {ROGUE_CERT}")
+    assert rc != 0
+    assert "alert unknown ca" in out, out
+
+    # The same with rsyslog itself: a second instance on the client with the rogue certificate.
+    marker = run_id("tw08-rogue")
+    client = get(CLIENT_NAME)
+    conf = f"""
+global(workDirectory="{ROGUE}")
+module(load="imuxsock" SysSock.Use="off")
+input(type="imuxsock" Socket="{ROGUE}/log.sock")
+module(load="omrelp" tls.tlslib="openssl")
+action(type="omrelp" target="{SERVER_ADDRESS}" port="{PORT}" tls="on"
+       tls.caCert="{TLS_DIR}/ca.pem" tls.myCert="{ROGUE}/client.pem" tls.myPrivKey="{ROGUE}/client.key"
+       tls.authMode="name" tls.permittedPeer=["{SERVER_NAME}"]
+       action.resumeRetryCount="5" action.resumeInterval="1")
+"""
+    assert client.run(f"cat > {ROGUE}/rsyslog.conf <<'EOF'\n{conf}\nEOF").rc == 0
+    assert client.run(f"rsyslogd -f {ROGUE}/rsyslog.conf -i {ROGUE}/rsyslog.pid").rc == 0
+    try:
+        client.run(with_marker(marker, f'sleep 1; logger -u {ROGUE}/log.sock -t tw08-test "$M"; sleep 8'))
+    finally:
+        client.run(f"kill $(cat {ROGUE}/rsyslog.pid)")
+    assert stored_lines(host, CLIENT_NAME, marker) == []
+    journal = host.run(f"journalctl -u rsyslog --since '{since}' --no-pager").stdout
+    assert "unable to get local issuer certificate" in journal, journal[-2000:]
+
+
+def test_tw09_plain_syslog_is_neither_accepted_nor_stored(host) -> None:
+    marker = run_id("tw09-plain")
+    client = get(CLIENT_NAME)
+    assert client.run(f"timeout 3 bash -c 'echo > /dev/tcp/{SERVER_ADDRESS}/514'").rc != 0
+    client.run(with_marker(marker, f'logger -d -n {SERVER_ADDRESS} -P 514 -t tw09-test "$M udp514"'))
+    client.run(with_marker(marker, f'logger -T -n {SERVER_ADDRESS} -P 514 -t tw09-test "$M tcp514"'))
+    # Plain (unencrypted) syslog over TCP to the RELP/TLS port.
+    client.run(with_marker(marker, f'logger -T -n {SERVER_ADDRESS} -P {PORT} -t tw09-test "$M tcp{PORT}"'))
+    client.run("sleep 3")
+    # The marker must not be anywhere on the server.
+    assert host.run(with_marker(marker, 'grep -rF -- "$M" /var/log/ || true')).stdout == ""
+
+
+def test_tw08_server_certificate_names_the_server_and_key_is_private(host) -> None:
+    key = host.file(f"{TLS_DIR}/server.key")
+    assert key.user == "root"
+    assert key.mode == 0o600
+    cert = host.run(f"openssl x509 -in {TLS_DIR}/server.pem -noout -ext extendedKeyUsage,subjectAltName")
+    assert "TLS Web Server Authentication" in cert.stdout
+    assert f"DNS:{SERVER_NAME}" in cert.stdout
+    assert f"IP Address:{SERVER_ADDRESS}" in cert.stdout
