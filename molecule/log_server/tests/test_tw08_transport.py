@@ -35,22 +35,35 @@ def handshake(options: str) -> tuple[int, str]:
 
 @pytest.fixture(scope="module")
 def rogue_ca() -> Iterator[None]:
-    """A throwaway CA on the client and a certificate from it with the client's own name."""
+    """A forged CA with the very name of the site CA, and a client certificate from it that carries
+    the names the log server admits: only the signature can give it away."""
     client = get(CLIENT_NAME)
     script = f"""
 set -e
 rm -rf {ROGUE}; mkdir -p {ROGUE}; cd {ROGUE}
+subject=$(openssl x509 -in {TLS_DIR}/ca.pem -noout -subject -nameopt compat | sed 's/^subject=//')
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem \
-  -days 2 -subj '/CN=rogue CA' -addext basicConstraints=critical,CA:TRUE 2>/dev/null
+  -days 2 -subj "$subject" -addext basicConstraints=critical,CA:TRUE 2>/dev/null
 openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout client.key -out client.csr \
   -subj '/CN={CLIENT_NAME}' 2>/dev/null
-printf 'subjectAltName=DNS:{CLIENT_NAME}\\nextendedKeyUsage=clientAuth\\n' > ext
+names=$(openssl x509 -in {TLS_DIR}/client.pem -noout -ext subjectAltName | tail -1 | tr -d ' ')
+printf 'subjectAltName=%s\\nextendedKeyUsage=clientAuth\\n' "$names" > ext
 openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile ext \
   -out client.pem 2>/dev/null
 """
     assert client.run(script).rc == 0
+    forged = client.run(f"openssl x509 -in {ROGUE}/client.pem -noout -issuer -ext subjectAltName").stdout
+    assert f"{CLIENT_NAME}.log-client." in forged
     yield
     client.run(f"rm -rf {ROGUE}")
+
+
+def server_journal_since(host, since: str) -> str:
+    return host.run(f"journalctl -u rsyslog --since '{since}' --no-pager").stdout
+
+
+def now(host) -> str:
+    return host.check_output("date '+%Y-%m-%d %H:%M:%S'")
 
 
 def test_tw08_receiver_listens_on_the_relp_tls_port_only(host) -> None:
@@ -72,33 +85,32 @@ def test_tw08_tls_1_2_handshakes_with_a_site_client_certificate() -> None:
 
 
 @pytest.mark.parametrize("version", ["-tls1", "-tls1_1"])
-def test_tw08_tls_below_1_2_is_refused(version: str) -> None:
+def test_tw08_tls_below_1_2_is_refused(host, version: str) -> None:
+    since = now(host)
     # SECLEVEL=0 lets the client offer the old version, so the refusal is the server's.
     rc, out = handshake(f"{version} -cipher DEFAULT:@SECLEVEL=0 {CONNECT} {OWN_CERT}")
     assert rc != 0
-    assert "alert protocol version" in out, out
+    assert "Cipher is (NONE)" in out, out
+    assert "unsupported version" in server_journal_since(host, since)
 
 
-def test_tw08_client_without_a_certificate_is_refused() -> None:
-    rc, out = handshake(f"-tls1_2 {CONNECT}")
+def test_tw08_client_without_a_certificate_is_refused(host) -> None:
+    since = now(host)
+    rc, _ = handshake(f"-tls1_2 {CONNECT}")
     assert rc != 0
-    assert "alert handshake failure" in out or "certificate required" in out, out
+    assert "peer did not provide a certificate" in server_journal_since(host, since)
 
 
-def test_tw08_client_with_a_certificate_of_another_ca_is_refused_and_logged(host, rogue_ca: None) -> None:
-    since = host.check_output("date '+%Y-%m-%d %H:%M:%S'")
-    rc, out = handshake(f"-tls1_2 {CONNECT} {ROGUE_CERT}")
-    assert rc != 0
-    assert "alert unknown ca" in out, out
-
-    # The same with rsyslog itself: a second instance on the client with the rogue certificate.
+def test_tw08_client_certificate_from_a_forged_ca_is_refused_and_logged(host, rogue_ca: None) -> None:
+    """A second rsyslog on the client sends with the forged certificate: refused, nothing stored."""
+    since = now(host)
     marker = run_id("tw08-rogue")
     client = get(CLIENT_NAME)
     conf = f"""
 global(workDirectory="{ROGUE}")
 module(load="imuxsock" SysSock.Use="off")
 input(type="imuxsock" Socket="{ROGUE}/log.sock")
-module(load="omrelp" tls.tlslib="openssl")
+module(load="omrelp")
 action(type="omrelp" target="{SERVER_ADDRESS}" port="{PORT}" tls="on"
        tls.caCert="{TLS_DIR}/ca.pem" tls.myCert="{ROGUE}/client.pem" tls.myPrivKey="{ROGUE}/client.key"
        tls.authMode="name" tls.permittedPeer=["{SERVER_NAME}"]
@@ -111,8 +123,8 @@ action(type="omrelp" target="{SERVER_ADDRESS}" port="{PORT}" tls="on"
     finally:
         client.run(f"kill $(cat {ROGUE}/rsyslog.pid)")
     assert stored_lines(host, CLIENT_NAME, marker) == []
-    journal = host.run(f"journalctl -u rsyslog --since '{since}' --no-pager").stdout
-    assert "unable to get local issuer certificate" in journal, journal[-2000:]
+    journal = server_journal_since(host, since)
+    assert "authentication error 'certificate validation failed'" in journal, journal[-2000:]
 
 
 def test_tw09_plain_syslog_is_neither_accepted_nor_stored(host) -> None:

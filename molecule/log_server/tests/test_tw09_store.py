@@ -38,6 +38,18 @@ def test_tw09_logs_are_stored_per_host_and_day_with_restrictive_modes(host) -> N
     assert host.file(f"{STORE}/{SERVER_NAME}/{today}.log").exists
 
 
+def test_tw09_log_server_stores_its_own_logs_and_stops_cleanly(host) -> None:
+    # Not over RELP to itself: librelp's client and server in one rsyslog hang when it stops.
+    assert 'type="omrelp"' not in host.file("/etc/rsyslog.conf").content_string
+    marker = run_id("tw09-own")
+    host.run(with_marker(marker, 'logger -p authpriv.notice -t tw09-test "$M"'))
+    assert len(wait_for_lines(host, SERVER_NAME, marker, 1, timeout=30)) == 1
+    since = host.check_output("date '+%Y-%m-%d %H:%M:%S'")
+    assert host.run("systemctl restart rsyslog").rc == 0
+    journal = host.run(f"journalctl -u rsyslog --since '{since}' --no-pager").stdout
+    assert "timed out" not in journal and "SIGKILL" not in journal, journal
+
+
 @pytest.fixture
 def sealed_store(host) -> Iterator[str]:
     """A store of three closed days for two hosts, sealed with the installed log-manifest."""
