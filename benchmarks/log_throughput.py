@@ -171,15 +171,18 @@ def main() -> int:
         "messages": args.messages,
         "relp_window": int(window[1]) if window else None,
         "server_ack": ack,
-        "machine": {"cpus": os.cpu_count(), "kernel": os.uname().release},
+        "machine": {"cpus": os.cpu_count(), "kernel": os.uname().release, "load_average_1m": os.getloadavg()[0]},
         "runs": [],
     }
     for i in range(args.runs):
+        load = os.getloadavg()[0]
         r = one_run(server, client, args.messages, args.timeout)
+        r["load_average_1m_before"] = round(load, 2)
         result["runs"].append(r)
         print(
             f"run {i + 1}: {r['msgs_per_second']} msg/s (sent in {r['sent_seconds']} s, all stored after "
-            f"{r['stored_seconds']} s), stored {r['stored']}, missing {r['missing']}, duplicates {r['duplicates']}",
+            f"{r['stored_seconds']} s), stored {r['stored']}, missing {r['missing']}, duplicates {r['duplicates']}"
+            f" (machine load {load:.1f})",
             flush=True,
         )
     lossless = all(r["missing"] == 0 and r["duplicates"] == 0 for r in result["runs"])

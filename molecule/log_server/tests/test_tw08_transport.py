@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from conftest import run_playbook
 from lab_hosts import (
     CLIENT_NAME,
     PORT,
@@ -101,8 +102,9 @@ def test_tw08_client_without_a_certificate_is_refused(host) -> None:
     assert "peer did not provide a certificate" in server_journal_since(host, since)
 
 
-def test_tw08_client_certificate_from_a_forged_ca_is_refused_and_logged(host, rogue_ca: None) -> None:
-    """A second rsyslog on the client sends with the forged certificate: refused, nothing stored."""
+def send_with_certificate(host, cert: str, key: str) -> tuple[list[str], str]:
+    """Run a second rsyslog on the client that sends one message with `cert`; return what the
+    server stored of it and the server's rsyslog journal meanwhile."""
     since = now(host)
     marker = run_id("tw08-rogue")
     client = get(CLIENT_NAME)
@@ -112,7 +114,7 @@ module(load="imuxsock" SysSock.Use="off")
 input(type="imuxsock" Socket="{ROGUE}/log.sock")
 module(load="omrelp")
 action(type="omrelp" target="{SERVER_ADDRESS}" port="{PORT}" tls="on"
-       tls.caCert="{TLS_DIR}/ca.pem" tls.myCert="{ROGUE}/client.pem" tls.myPrivKey="{ROGUE}/client.key"
+       tls.caCert="{TLS_DIR}/ca.pem" tls.myCert="{cert}" tls.myPrivKey="{key}"
        tls.authMode="name" tls.permittedPeer=["{SERVER_NAME}"]
        action.resumeRetryCount="5" action.resumeInterval="1")
 """
@@ -121,10 +123,23 @@ action(type="omrelp" target="{SERVER_ADDRESS}" port="{PORT}" tls="on"
     try:
         client.run(with_marker(marker, f'sleep 1; logger -u {ROGUE}/log.sock -t tw08-test "$M"; sleep 8'))
     finally:
-        client.run(f"kill $(cat {ROGUE}/rsyslog.pid)")
-    assert stored_lines(host, CLIENT_NAME, marker) == []
-    journal = server_journal_since(host, since)
+        client.run(f"kill $(cat {ROGUE}/rsyslog.pid); sleep 1")
+    return stored_lines(host, CLIENT_NAME, marker), server_journal_since(host, since)
+
+
+def test_tw08_client_certificate_from_a_forged_ca_is_refused_and_logged(host, rogue_ca: None) -> None:
+    stored, journal = send_with_certificate(host, f"{ROGUE}/client.pem", f"{ROGUE}/client.key")
+    assert stored == []
     assert "authentication error 'certificate validation failed'" in journal, journal[-2000:]
+
+
+def test_tw08_other_certificates_of_the_site_ca_are_refused(host, rogue_ca: None) -> None:
+    # Signed by the site CA (as a VPN user's or a desktop's would be), but not a log-client name.
+    proc = run_playbook("issue_other_cert.yml", extra_vars={"dest_dir": ROGUE})
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    stored, journal = send_with_certificate(host, f"{ROGUE}/site-client.pem", f"{ROGUE}/site-client.key")
+    assert stored == []
+    assert "no permited name found" in journal, journal[-2000:]
 
 
 def test_tw09_plain_syslog_is_neither_accepted_nor_stored(host) -> None:
