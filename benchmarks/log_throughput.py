@@ -163,7 +163,8 @@ def main() -> int:
     ack = "write" if 'queue.type="Direct"' in server.sh("cat /etc/rsyslog.d/50-log-server.conf") else "memory"
     releases = client.sh(". /etc/os-release; echo $VERSION_ID").strip()
 
-    command = "sudo .venv/bin/python benchmarks/log_throughput.py " + shlex.join(sys.argv[1:])
+    argv = sys.argv[1:] if "--lab" in sys.argv else [*sys.argv[1:], "--lab", args.lab]
+    command = "sudo .venv/bin/python benchmarks/log_throughput.py " + shlex.join(argv)
     result: dict[str, Any] = {
         "command": command.strip(),
         "lab": args.lab,
