@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from conftest import run_playbook
 from lab_hosts import (
     CLIENT_NAME,
     PORT,
@@ -105,3 +106,16 @@ def test_tw08_client_key_is_readable_by_root_only(host) -> None:
     assert "TLS Web Client Authentication" in cert.stdout
     assert f"DNS:{CLIENT_NAME}" in cert.stdout
     assert host.run(f"openssl verify -CAfile {TLS_DIR}/ca.pem {TLS_DIR}/client.pem").rc == 0
+
+
+def test_tw09_forwarding_from_the_journal_with_imjournal_works_too(host) -> None:
+    marker = run_id("tw09-imjournal")
+    try:
+        proc = run_playbook("converge.yml", "--limit", CLIENT_NAME, extra_vars={"log_forwarding_input": "imjournal"})
+        assert proc.returncode == 0, proc.stdout[-3000:]
+        assert 'load="imjournal"' in host.file("/etc/rsyslog.conf").content_string
+        host.run(with_marker(marker, 'logger -p authpriv.notice -t tw09-test "$M"'))
+        assert len(wait_for_lines(get("log1"), CLIENT_NAME, marker, 1, timeout=60)) == 1
+    finally:
+        back = run_playbook("converge.yml", "--limit", CLIENT_NAME)
+        assert back.returncode == 0, back.stdout[-3000:]
