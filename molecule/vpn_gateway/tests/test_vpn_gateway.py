@@ -127,7 +127,9 @@ def test_tw04_user_name_must_be_the_certificate_name() -> None:
     assert "reason=username-not-certificate user=bob.sato cn=alice.ito" in server_log(since)
 
 
-def _own_cert(cn: str, ca_key: ec.EllipticCurvePrivateKey, ca_name: x509.Name, days: tuple[int, int]) -> tuple[str, str]:
+def _own_cert(
+    cn: str, ca_key: ec.EllipticCurvePrivateKey, ca_name: x509.Name, days: tuple[int, int]
+) -> tuple[str, str]:
     key = ec.generate_private_key(ec.SECP256R1())
     now = datetime.datetime.now(datetime.UTC)
     cert = (
@@ -176,9 +178,7 @@ def test_tw05_expired_certificate_of_our_ca_is_refused() -> None:
 
 def test_tw08_client_without_an_aead_cipher_is_refused() -> None:
     since = time.time()
-    out = attempt(
-        "cbc", profile("alice.ito"), "alice.ito", fresh_code("alice.ito"), "--data-ciphers", "AES-256-CBC"
-    )
+    out = attempt("cbc", profile("alice.ito"), "alice.ito", fresh_code("alice.ito"), "--data-ciphers", "AES-256-CBC")
     assert READY not in out
     assert re.search(r"(?i)no common cipher|cipher.*not (allowed|supported)", server_log(since) + out)
 
@@ -207,7 +207,13 @@ def test_tw07_idle_tunnel_is_closed_by_the_gateway_after_the_inactivity_timeout(
     # A device certificate of Carol's (TW-05) makes the tunnel; then nothing is sent. The client
     # ignores the pushed `inactive` (as a modified client could), so the gateway must close it.
     session = start(
-        "idle", profile("carol.abe", "laptop"), "carol.abe", fresh_code("carol.abe"), "--pull-filter", "ignore", "inactive"
+        "idle",
+        profile("carol.abe", "laptop"),
+        "carol.abe",
+        fresh_code("carol.abe"),
+        "--pull-filter",
+        "ignore",
+        "inactive",
     )
     since = time.time()
     try:
@@ -268,7 +274,9 @@ def test_tw05_one_profile_per_active_user_and_device_only_operator_readable() ->
     for block in ("ca", "cert", "key", "tls-crypt"):
         assert f"<{block}>" in text and f"</{block}>" in text
     certs = [
-        x509.load_pem_x509_certificate(re.search(r"<cert>\n(.*?)</cert>", profile("carol.abe", d), re.S).group(1).encode())
+        x509.load_pem_x509_certificate(
+            re.search(r"<cert>\n(.*?)</cert>", profile("carol.abe", d), re.S).group(1).encode()
+        )
         for d in ("laptop", "tablet")
     ]
     assert {c.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value for c in certs} == {"carol.abe"}
@@ -280,7 +288,7 @@ def test_tw04_enrolment_has_secret_uri_and_qr_code() -> None:
     text = (d / "totp.txt").read_text()
     b32 = secret("alice.ito")
     assert re.fullmatch(r"[A-Z2-7]{32}", b32)
-    assert f"otpauth://totp/" in text and f"secret={b32}" in text and "digits=6" in text
+    assert "otpauth://totp/" in text and f"secret={b32}" in text and "digits=6" in text
     assert (d / "totp-qr.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

@@ -61,11 +61,7 @@ def wrong_code(user: str) -> str:
 
 def server_log(since: float) -> str:
     """The OpenVPN server's and the connection script's journal lines since a time."""
-    return (
-        get(GATEWAY)
-        .run(f"sudo journalctl -u {UNIT} --since @{int(since) - 1} --no-pager -o cat")
-        .stdout
-    )
+    return get(GATEWAY).run(f"sudo journalctl -u {UNIT} --since @{int(since) - 1} --no-pager -o cat").stdout
 
 
 def _stage(name: str, profile_text: str, user: str, code: str) -> str:
