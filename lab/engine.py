@@ -51,7 +51,27 @@ def preflight() -> None:
         run(["modprobe", "overlay"], check=False)
         if "overlay" not in Path("/proc/filesystems").read_text():
             raise LabError("the kernel has no overlayfs", "load it with `modprobe overlay`")
+    _raise_inotify_limits()
     _warn_about_br_netfilter()
+
+
+# Every host's systemd holds inotify instances, all under root's per-user limit (128 by default
+# on Debian): a dozen hosts exhaust it and the next one fails with "Too many open files".
+INOTIFY_LIMITS = {"fs/inotify/max_user_instances": 8192, "fs/inotify/max_user_watches": 524288}
+
+
+def _raise_inotify_limits() -> None:
+    """Raise the machine's inotify limits when they are lower than a lab needs (never lower them)."""
+    for key, wanted in INOTIFY_LIMITS.items():
+        path = Path("/proc/sys") / key
+        try:
+            if int(path.read_text()) < wanted:
+                path.write_text(str(wanted))
+        except (OSError, ValueError) as exc:
+            raise LabError(
+                f"cannot raise {key.replace('/', '.')} to {wanted}: {exc}",
+                f"set it yourself: sysctl -w {key.replace('/', '.')}={wanted}",
+            ) from exc
 
 
 def _warn_about_br_netfilter() -> None:
@@ -228,7 +248,7 @@ class Engine:
         machine.mount_overlay(paths, img)
         host_key = machine.personalise(paths, h.name, s, pubkey)
         _known_hosts_set(s, control, host_key)
-        nspawn_pid = machine.start(paths, h.name)
+        nspawn_pid = machine.start(paths, spec.name, h.name)
         hs = HostState(
             name=h.name,
             release=h.release,
