@@ -131,8 +131,13 @@ def test_tw11_tunnel_reaches_nothing_but_rdp(tunnel: str) -> None:
 
 def test_tw09_connection_is_logged_on_the_gateway(tunnel: str) -> None:
     lab_host(CLIENT).run("sudo systemctl stop vpntest-lab")
-    time.sleep(2)
-    out = lab_host(GATEWAY).run("sudo journalctl -t vpn-session --no-pager -o cat").stdout
+    deadline = time.monotonic() + 30  # the server closes the instance seconds after the exit notice
+    out = ""
+    while time.monotonic() < deadline:
+        out = lab_host(GATEWAY).run("sudo journalctl -t vpn-session --no-pager -o cat").stdout
+        if f"event=disconnect user={USER}" in out:
+            break
+        time.sleep(1)
     assert re.search(
         rf"event=connect user={re.escape(USER)} cn={re.escape(USER)} real_address=10\.231\.48\.100:\d+ tunnel_address=10\.231\.40\.\d+ start=",
         out,

@@ -92,7 +92,14 @@ def test_tw09_connect_and_disconnect_are_logged_to_syslog(alice: Session) -> Non
     tunnel = alice.tunnel_address()
     assert reaches(CLIENT, DESK_ADDR, 3389)
     alice.stop()
-    out = get(GATEWAY).run("sudo journalctl -t vpn-session -o verbose --no-pager").stdout
+    # The server closes the client's instance a few seconds after the client's exit notice.
+    deadline = time.monotonic() + 30
+    out = ""
+    while time.monotonic() < deadline:
+        out = get(GATEWAY).run("sudo journalctl -t vpn-session -o verbose --no-pager").stdout
+        if "event=disconnect user=alice.ito" in out:
+            break
+        time.sleep(1)
     connect = re.search(
         rf"MESSAGE=event=connect user=alice\.ito cn=alice\.ito real_address=10\.231\.48\.100:\d+ "
         rf"tunnel_address={re.escape(tunnel)} start=\S+Z",

@@ -111,8 +111,8 @@ class Session:
 
     def stop(self) -> None:
         get(CLIENT).run(f"sudo systemctl stop {self.unit}")
-        # explicit-exit-notify tells the server at once; give its disconnect script a moment.
-        time.sleep(2)
+        # explicit-exit-notify tells the server, which closes the instance a few seconds later.
+        time.sleep(1)
 
 
 def start(name: str, profile_text: str, user: str, code: str, *extra: str, timeout: float = 25) -> Session:
