@@ -359,8 +359,20 @@ def test_tw05_disabled_removed_and_dropped_device_certificates_are_revoked_and_r
         "gina": (profile("gina.oda"), secret("gina.oda")),
         "tablet": (profile("carol.abe", "tablet"), secret("carol.abe")),
     }
-    # Frank is disabled, Gina removed from the list, Carol's tablet dropped.
-    _converge(_users({**frank, "state": "disabled"}, carol_devices=["laptop"]))
+    # Frank is connected (and busy) when he is disabled; Gina is removed from the list, Carol's tablet dropped.
+    live = start("frank-live", saved["frank"][0], "frank.ueno", fresh_code("frank.ueno", saved["frank"][1]))
+    get(CLIENT).run(f"sudo systemd-run --unit vpntest-busy --collect ping -i 2 -W 1 {DESK_ADDR}")
+    since = time.time()
+    try:
+        _converge(_users({**frank, "state": "disabled"}, carol_devices=["laptop"]))
+        # His open session ends at once (management socket), not at the next renegotiation.
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and "event=disconnect user=frank.ueno" not in server_log(since):
+            time.sleep(1)
+        assert "event=disconnect user=frank.ueno" in server_log(since), server_log(since)[-2000:]
+    finally:
+        get(CLIENT).run("sudo systemctl stop vpntest-busy")
+        live.stop()
     gw = get(GATEWAY)
     crl = gw.check_output("openssl crl -in /etc/openvpn/server/telework/crl.pem -noout -text")
     assert crl.count("Serial Number:") >= 3
