@@ -55,7 +55,11 @@ def fresh_code(user: str) -> str:
 
 
 def server_log(since: float) -> str:
-    return lab_host(GATEWAY).run(f"sudo journalctl -u {UNIT} --since @{int(since) - 1} --no-pager -o cat").stdout
+    cmd = "sudo journalctl --since @{} --no-pager -o cat {}"
+    since_s = int(since) - 1
+    return "".join(
+        lab_host(GATEWAY).run(cmd.format(since_s, match)).stdout for match in (f"-u {UNIT}", "-t vpn-session")
+    )
 
 
 def stage(name: str, text: str, user: str, code: str) -> str:

@@ -60,8 +60,11 @@ def wrong_code(user: str) -> str:
 
 
 def server_log(since: float) -> str:
-    """The OpenVPN server's and the connection script's journal lines since a time."""
-    return get(GATEWAY).run(f"sudo journalctl -u {UNIT} --since @{int(since) - 1} --no-pager -o cat").stdout
+    """The OpenVPN server's and the role's scripts' journal lines since a time. The scripts log with
+    the tag vpn-session: journald may not tie a short-lived process to the unit, so both are read."""
+    cmd = "sudo journalctl --since @{} --no-pager -o cat {}"
+    since_s = int(since) - 1
+    return "".join(get(GATEWAY).run(cmd.format(since_s, match)).stdout for match in (f"-u {UNIT}", "-t vpn-session"))
 
 
 def _stage(name: str, profile_text: str, user: str, code: str) -> str:
