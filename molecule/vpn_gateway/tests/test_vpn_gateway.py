@@ -303,6 +303,15 @@ def test_check_mode_reports_no_change_on_a_converged_site() -> None:
     assert set(converge_check().values()) == {0}
 
 
+def test_check_mode_on_a_fresh_host_fails_nothing_and_writes_nothing() -> None:
+    fresh = PROFILES.parent / "vpn-profiles-fresh"
+    proc = run_playbook("fresh_check.yml", "--check")
+    counters = recap(proc.stdout)
+    assert proc.returncode == 0 and counters.get("vpngw2", {}).get("failed") == 0, proc.stdout[-3000:]
+    assert not fresh.exists()
+    assert not get("vpngw2").file("/etc/openvpn/server/telework.conf").exists
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
