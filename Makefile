@@ -22,7 +22,7 @@ ARTIFACTS ?= $(CURDIR)/artifacts
 
 # Debian packages the controller machine needs (the lab engine and its package proxy).
 APT_PACKAGES := debootstrap systemd-container nftables apt-cacher-ng iproute2 openssh-client \
-	util-linux python3-venv git make
+	util-linux python3-venv git make qrencode
 
 .PHONY: help root-check setup python-setup lab lab-up converge status down test lint unit engine-test molecule lab-test bench-lab bench-lynis bench-log clean
 

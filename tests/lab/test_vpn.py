@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import ensure_listener, lab_host, reaches
+from conftest import lab_host, reaches, start_listener, stop_listener
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -81,7 +81,7 @@ def attempt(name: str, text: str, user: str, code: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def client_tools(site: LabState) -> None:
+def client_tools(site: LabState) -> Iterator[None]:
     """OpenVPN and oathtool on the staff PC (through the lab's package proxy)."""
     host = lab_host(CLIENT)
     if host.run("command -v openvpn && command -v oathtool").rc != 0:
@@ -90,8 +90,10 @@ def client_tools(site: LabState) -> None:
             "apt-get install -y -q --no-install-recommends openvpn oathtool"
         )
         assert proc.rc == 0, proc.stderr
-    ensure_listener("rdp1", 3389)
-    ensure_listener("fs1", 445)
+    started = [(h, p) for h, p in (("rdp1", 3389), ("fs1", 445)) if start_listener(h, p)]
+    yield
+    for h, p in started:
+        stop_listener(h, p)
 
 
 @pytest.fixture(scope="module")
