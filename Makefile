@@ -18,6 +18,8 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 # Molecule scenarios and the distributions they run on (override: make molecule SCENARIOS=baseline DISTROS=debian13)
 SCENARIOS ?= $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml))))
 DISTROS ?= debian13 debian12
+# Molecule runs going at once (each is its own lab; 2 suits a 2-core machine: runs wait on apt a lot)
+MOLECULE_JOBS ?= 2
 ARTIFACTS ?= $(CURDIR)/artifacts
 
 # Debian packages the controller machine needs (the lab engine and its package proxy).
@@ -86,11 +88,8 @@ unit: python-setup ## Unit tests (no root or lab hosts needed)
 engine-test: setup ## The lab engine on this machine: boot, idempotence, repair, teardown, isolation
 	$(BIN)/python -m pytest -q tests/engine
 
-molecule: setup ## Molecule scenarios on every distribution (test sequence incl. idempotence)
-	@for s in $(SCENARIOS); do for d in $(DISTROS); do \
-		echo "=== molecule test -s $$s ($$d)"; \
-		MOLECULE_DISTRO=$$d $(BIN)/molecule test -s $$s || exit 1; \
-	done; done
+molecule: setup ## Molecule scenarios on Debian 13 and 12 (syntax, converge, idempotence, verify), MOLECULE_JOBS at a time
+	$(BIN)/python molecule/matrix.py --jobs $(MOLECULE_JOBS) --scenarios $(SCENARIOS) --distros $(DISTROS)
 
 lab-test: setup ## Bring up and converge the lab, run the end-to-end tests, always tear it down
 	@mkdir -p $(ARTIFACTS)
