@@ -18,13 +18,15 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 # Molecule scenarios and the distributions they run on (override: make molecule SCENARIOS=baseline DISTROS=debian13)
 SCENARIOS ?= $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml))))
 DISTROS ?= debian13 debian12
+# Molecule runs going at once (each is its own lab; 2 suits a 2-core machine: runs wait on apt a lot)
+MOLECULE_JOBS ?= 2
 ARTIFACTS ?= $(CURDIR)/artifacts
 
 # Debian packages the controller machine needs (the lab engine and its package proxy).
 APT_PACKAGES := debootstrap systemd-container nftables apt-cacher-ng iproute2 openssh-client \
-	util-linux python3-venv git make
+	util-linux python3-venv git make qrencode
 
-.PHONY: help root-check setup python-setup lab lab-up converge status down test lint unit engine-test molecule lab-test bench-lab clean
+.PHONY: help root-check setup python-setup lab lab-up converge status down test lint unit engine-test molecule lab-test bench-lab bench-lynis bench-log clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -51,7 +53,8 @@ setup: $(VENV)/.apt-done $(VENV)/.pip-done ## Install Debian packages and the pi
 
 python-setup: $(VENV)/.pip-done  # the Python stack only (lint and unit tests need no root)
 
-lab: setup lab-up converge status ## Boot the local lab site and converge it (safe to run again)
+lab: setup lab-up converge ## Boot the local lab site and converge it (safe to run again)
+	@$(BIN)/python -m lab status --lab site
 
 lab-up: setup
 	$(BIN)/python -m lab up -i inventories/lab > /dev/null
@@ -85,11 +88,8 @@ unit: python-setup ## Unit tests (no root or lab hosts needed)
 engine-test: setup ## The lab engine on this machine: boot, idempotence, repair, teardown, isolation
 	$(BIN)/python -m pytest -q tests/engine
 
-molecule: setup ## Molecule scenarios on every distribution (test sequence incl. idempotence)
-	@for s in $(SCENARIOS); do for d in $(DISTROS); do \
-		echo "=== molecule test -s $$s ($$d)"; \
-		MOLECULE_DISTRO=$$d $(BIN)/molecule test -s $$s || exit 1; \
-	done; done
+molecule: setup ## Molecule scenarios on Debian 13 and 12 (syntax, converge, idempotence, verify), MOLECULE_JOBS at a time
+	$(BIN)/python molecule/matrix.py --jobs $(MOLECULE_JOBS) --scenarios $(SCENARIOS) --distros $(DISTROS)
 
 lab-test: setup ## Bring up and converge the lab, run the end-to-end tests, always tear it down
 	@mkdir -p $(ARTIFACTS)
@@ -98,6 +98,13 @@ lab-test: setup ## Bring up and converge the lab, run the end-to-end tests, alwa
 
 bench-lab: setup ## Benchmark the lab engine: image build, create-to-SSH, whole site up
 	$(BIN)/python benchmarks/lab_engine.py
+
+bench-lynis: setup ## Benchmark: Lynis hardening index, bare host vs baseline (Debian 13 and 12)
+	$(BIN)/python benchmarks/lynis.py
+
+bench-log: setup ## Benchmark: log throughput over RELP/TLS with zero loss (boots and removes the log_server hosts)
+	MOLECULE_DISTRO=debian13 $(BIN)/molecule converge -s log_server
+	$(BIN)/python benchmarks/log_throughput.py; rc=$$?; MOLECULE_DISTRO=debian13 $(BIN)/molecule destroy -s log_server; exit $$rc
 
 clean: ## Remove the virtualenv and test artifacts (images and the package cache stay)
 	rm -rf $(VENV) $(ARTIFACTS) .pytest_cache .mypy_cache .ruff_cache

@@ -156,13 +156,13 @@ def build_parser() -> argparse.ArgumentParser:
     ssh = sub.add_parser("ssh", help="SSH into a lab host as the admin user")
     ssh.add_argument("host")
     ssh.add_argument("--lab")
-    ssh.add_argument("command", nargs=argparse.REMAINDER)
+    ssh.add_argument("command", nargs="*", help="command to run (put it after --)")
     ssh.set_defaults(func=cmd_ssh)
 
     ex = sub.add_parser("exec", help="run a command inside a lab host without SSH (nsenter)")
     ex.add_argument("host")
     ex.add_argument("--lab")
-    ex.add_argument("command", nargs=argparse.REMAINDER)
+    ex.add_argument("command", nargs="*", help="command to run (put it after --)")
     ex.set_defaults(func=cmd_exec)
 
     im = sub.add_parser("image", help="build, list or prune base images")
@@ -172,10 +172,20 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse(argv: list[str]) -> argparse.Namespace:
+    """Parse the command line; everything after `--` is the command for ssh/exec, untouched."""
+    rest: list[str] = []
+    if "--" in argv:
+        cut = argv.index("--")
+        argv, rest = argv[:cut], argv[cut + 1 :]
     args = build_parser().parse_args(argv)
-    if getattr(args, "command", None) and args.command[:1] == ["--"]:
-        args.command = args.command[1:]
+    if hasattr(args, "command"):
+        args.command = list(args.command) + rest
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(list(sys.argv[1:] if argv is None else argv))
     try:
         result: int = args.func(args, load())
         return result

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from lab import image, machine, network, proxy
+from lab import cgroups, image, machine, network, proxy
 from lab.commands import require_tools, run
 from lab.errors import LabError
 from lab.settings import Settings
@@ -51,7 +51,27 @@ def preflight() -> None:
         run(["modprobe", "overlay"], check=False)
         if "overlay" not in Path("/proc/filesystems").read_text():
             raise LabError("the kernel has no overlayfs", "load it with `modprobe overlay`")
+    _raise_inotify_limits()
     _warn_about_br_netfilter()
+
+
+# Every host's systemd holds inotify instances, all under root's per-user limit (128 by default
+# on Debian): a dozen hosts exhaust it and the next one fails with "Too many open files".
+INOTIFY_LIMITS = {"fs/inotify/max_user_instances": 8192, "fs/inotify/max_user_watches": 524288}
+
+
+def _raise_inotify_limits() -> None:
+    """Raise the machine's inotify limits when they are lower than a lab needs (never lower them)."""
+    for key, wanted in INOTIFY_LIMITS.items():
+        path = Path("/proc/sys") / key
+        try:
+            if int(path.read_text()) < wanted:
+                path.write_text(str(wanted))
+        except (OSError, ValueError) as exc:
+            raise LabError(
+                f"cannot raise {key.replace('/', '.')} to {wanted}: {exc}",
+                f"set it yourself: sysctl -w {key.replace('/', '.')}={wanted}",
+            ) from exc
 
 
 def _warn_about_br_netfilter() -> None:
@@ -228,7 +248,7 @@ class Engine:
         machine.mount_overlay(paths, img)
         host_key = machine.personalise(paths, h.name, s, pubkey)
         _known_hosts_set(s, control, host_key)
-        nspawn_pid = machine.start(paths, h.name)
+        nspawn_pid = machine.start(paths, spec.name, h.name)
         hs = HostState(
             name=h.name,
             release=h.release,
@@ -266,6 +286,13 @@ class Engine:
         if orphan:
             machine.stop(orphan, _leader_or_none(orphan))
         machine.remove_files(paths)
+        self._remove_cgroups([machine.machine_name(lab, name)])
+
+    def _remove_cgroups(self, names: list[str]) -> None:
+        for name in names:
+            left = cgroups.remove(name)
+            if left:
+                self.log(f"warning: cgroups still busy, not removed: {', '.join(left)}")
 
     def _remove_orphans(self, lab: str, keep: dict[str, HostState]) -> None:
         s = self.settings
@@ -281,6 +308,9 @@ class Engine:
             for d in hosts_dir.iterdir():
                 if d.name not in keep:
                     shutil.rmtree(d, ignore_errors=True)
+        keep_cgroups = {machine.machine_name(lab, name) for name in keep}
+        prefix = machine.machine_name(lab, "")
+        self._remove_cgroups([c for c in cgroups.names() if c.startswith(prefix) and c not in keep_cgroups])
         keep_links = {link for hs in keep.values() for link in hs.links}
         network.delete_links(
             [link.name for link in network.lab_links(lab) if link.kind == "veth" and link.name not in keep_links]
@@ -326,6 +356,7 @@ class Engine:
         proxy.stop(s)
         network.remove_nft(s)
         network.remove_control_bridge(s)
+        cgroups.remove_parent()
 
     # ------------------------------------------------------------- status
     def status(self) -> list[LabState]:

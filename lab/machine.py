@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from lab import cgroups
 from lab.commands import run
 from lab.errors import LabError
 from lab.settings import Settings
@@ -93,13 +94,19 @@ def personalise(paths: HostPaths, hostname: str, settings: Settings, public_key:
     return f"{kind} {blob}"
 
 
-def nspawn_argv(paths: HostPaths, hostname: str) -> list[str]:
+def machine_name(lab: str, hostname: str) -> str:
+    """The name systemd knows the host by: unique per lab, since hosts of two labs may share a hostname."""
+    return f"twlab-{lab}-{hostname}"[:64]
+
+
+def nspawn_argv(paths: HostPaths, lab: str, hostname: str) -> list[str]:
     argv = [
         "systemd-nspawn",
         "--quiet",
         "--boot",
         f"--directory={paths.root}",
-        f"--machine={hostname}",
+        f"--machine={machine_name(lab, hostname)}",
+        f"--hostname={hostname}",
         "--private-network",
         "--register=no",
         "--console=passive",
@@ -107,22 +114,41 @@ def nspawn_argv(paths: HostPaths, hostname: str) -> list[str]:
         "--resolv-conf=off",
         "--timezone=off",
     ]
-    if not Path("/run/systemd/system").exists():
+    if not uses_scope_units():
         # PID 1 is not systemd (a container or VM like our CI machines): there is no manager
-        # to ask for a scope unit, so the host stays in the caller's cgroup.
+        # to ask for a scope unit, so the host stays in the caller's cgroup. With systemd as
+        # PID 1, nspawn puts each host in a scope unit of its own (named after --machine).
         argv.insert(2, "--keep-unit")
     return argv
 
 
-def start(paths: HostPaths, hostname: str) -> int:
-    """Start systemd-nspawn in the background; return its PID."""
+def uses_scope_units() -> bool:
+    """True when PID 1 is systemd: nspawn then puts each host in a scope unit of its own."""
+    return Path("/run/systemd/system").exists()
+
+
+def nspawn_env() -> dict[str, str]:
+    """Give every host the unified cgroup hierarchy (cgroup v2), whatever the machine's layout.
+
+    On a hybrid machine (v1 controllers plus a v2 tree, as our CI machines) nspawn would hand the
+    host the hybrid layout too, where the host's systemd cannot place user managers in the
+    legacy tree ("Failed to attach ... to compat systemd cgroup"). Debian 13's systemd expects v2.
+    """
+    return dict(os.environ, SYSTEMD_NSPAWN_UNIFIED_HIERARCHY="1")
+
+
+def start(paths: HostPaths, lab: str, hostname: str) -> int:
+    """Start systemd-nspawn in the background, in a cgroup of the host's own; return its PID."""
+    own_cgroups = [] if uses_scope_units() else cgroups.prepare(machine_name(lab, hostname))
     with open(paths.console, "ab") as log:
         proc = subprocess.Popen(
-            nspawn_argv(paths, hostname),
+            nspawn_argv(paths, lab, hostname),
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            env=nspawn_env(),
+            preexec_fn=(lambda: cgroups.enter(own_cgroups)) if own_cgroups else None,
         )
     return proc.pid
 
@@ -142,21 +168,37 @@ def _netns(pid: int) -> str:
         return ""
 
 
+def _is_namespace_init(pid: int) -> bool:
+    """True when pid is PID 1 of its own PID namespace (NSpid ends in 1)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("NSpid:"):
+                ids = line.split()[1:]
+                return len(ids) > 1 and ids[-1] == "1"
+    except OSError:
+        pass
+    return False
+
+
 def find_leader(nspawn_pid: int, timeout: float = 15) -> int:
-    """The host's PID 1 seen from the machine: the first descendant of nspawn in another netns."""
+    """The host's PID 1 seen from the machine: the descendant of nspawn that is init of its namespaces.
+
+    nspawn goes through an intermediate child before it starts the host's init; that child is
+    already in the new network namespace but exits soon, so it is not the leader.
+    """
     mine = _netns(os.getpid())
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not Path(f"/proc/{nspawn_pid}").exists():
+        if not alive_pid(nspawn_pid):
             break
         todo = _children(nspawn_pid)
         while todo:
             pid = todo.pop(0)
             ns = _netns(pid)
-            if ns and ns != mine:
+            if ns and ns != mine and _is_namespace_init(pid):
                 return pid
             todo.extend(_children(pid))
-        time.sleep(0.05)
+        time.sleep(0.02)
     raise LabError(f"systemd-nspawn (pid {nspawn_pid}) did not start a host")
 
 

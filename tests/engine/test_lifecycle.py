@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from lab import machine, network
+from lab import cgroups, machine, network
 from lab.engine import Engine
 from lab.settings import load
 from lab.spec import parse_spec
@@ -80,6 +80,7 @@ def leftovers(lab: str) -> dict[str, list[str]]:
         "mounts": mounts,
         "processes": [str(p) for p in machine.nspawn_pids_under(lab_dir).values()],
         "files": [str(lab_dir)] if lab_dir.exists() else [],
+        "cgroups": [c for c in cgroups.names() if c.startswith(machine.machine_name(lab, ""))],
     }
 
 
@@ -98,6 +99,18 @@ def test_up_boots_every_host_to_a_running_systemd_reachable_over_ssh(lab: Any) -
         name, status = proc.stdout.split()
         assert name == hs.name
         assert status in ("running", "degraded")
+
+
+def test_each_host_runs_its_own_systemd_tree(lab: Any) -> None:
+    """Hosts must not share a cgroup tree, or their systemds see and stop each other's units."""
+    ssh(lab.hosts["e2"], "sudo systemd-run --unit only-on-e2 sleep 300")
+    try:
+        assert ssh(lab.hosts["e2"], "systemctl is-active only-on-e2").stdout.strip() == "active"
+        assert ssh(lab.hosts["e1"], "systemctl is-active only-on-e2").stdout.strip() != "active"
+        assert "only-on-e2" not in ssh(lab.hosts["e1"], "systemd-cgls --no-pager").stdout
+        assert ssh(lab.hosts["e1"], "stat -fc %T /sys/fs/cgroup").stdout.strip() == "cgroup2fs"
+    finally:
+        ssh(lab.hosts["e2"], "sudo systemctl stop only-on-e2")
 
 
 def test_each_host_has_its_zone_interface_and_address(lab: Any) -> None:
@@ -176,9 +189,9 @@ def test_down_leaves_nothing_behind_and_is_safe_twice() -> None:
     engine().up(parse_spec(spec_doc(name=name), SETTINGS))
     assert any(leftovers(name).values())
     engine().down(name)
-    assert leftovers(name) == {"links": [], "mounts": [], "processes": [], "files": []}
+    assert leftovers(name) == {"links": [], "mounts": [], "processes": [], "files": [], "cgroups": []}
     engine().down(name)
-    assert leftovers(name) == {"links": [], "mounts": [], "processes": [], "files": []}
+    assert leftovers(name) == {"links": [], "mounts": [], "processes": [], "files": [], "cgroups": []}
 
 
 def test_down_cleans_up_after_an_up_that_lost_its_state() -> None:
@@ -186,7 +199,7 @@ def test_down_cleans_up_after_an_up_that_lost_its_state() -> None:
     engine().up(parse_spec(spec_doc(name=name), SETTINGS))
     (SETTINGS.labs / name / "state.json").unlink()  # as if `up` had crashed before writing it
     engine().down(name)
-    assert leftovers(name) == {"links": [], "mounts": [], "processes": [], "files": []}
+    assert leftovers(name) == {"links": [], "mounts": [], "processes": [], "files": [], "cgroups": []}
 
 
 # ------------------------------------------------------------------ errors say what to do

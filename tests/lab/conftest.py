@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -36,10 +37,33 @@ def reaches(src: str, addr: str, port: int, timeout: int = 3) -> bool:
     return lab_host(src).run(cmd).stdout.strip() == "open"
 
 
-def ensure_listener(name: str, port: int) -> None:
-    """Make sure something listens on port (a probe server when no service does yet)."""
+def start_listener(name: str, port: int) -> bool:
+    """Make sure something listens on port of host name; True when a probe server was started.
+
+    When no service listens there yet, a probe server (python's http.server) is started; stop it
+    with stop_listener() so it never takes the place of the real service later.
+    """
     h = lab_host(name)
     if h.run(f"ss -Hltn 'sport = :{port}'").stdout.strip():
-        return
+        return False
     h.run(f"sudo systemd-run --unit lab-probe-{port} --collect python3 -m http.server {port}")
     h.run(f"for i in $(seq 50); do ss -Hltn 'sport = :{port}' | grep -q . && break; sleep 0.1; done")
+    return True
+
+
+def stop_listener(name: str, port: int) -> None:
+    lab_host(name).run(f"sudo systemctl stop lab-probe-{port}")
+
+
+@pytest.fixture
+def listener() -> Iterator[Callable[[str, int], None]]:
+    """listener(host, port): something listens there for the length of one test."""
+    started: list[tuple[str, int]] = []
+
+    def ensure(name: str, port: int) -> None:
+        if start_listener(name, port):
+            started.append((name, port))
+
+    yield ensure
+    for name, port in started:
+        stop_listener(name, port)

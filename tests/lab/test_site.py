@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import ipaddress
 import json
+from collections.abc import Callable
 
 import pytest
-from conftest import ensure_listener, lab_host, reaches
+from conftest import lab_host, reaches
 
 from lab.state import LabState
 
@@ -47,8 +48,10 @@ def test_tw12_apt_works_through_the_package_proxy(site: LabState) -> None:
         ("vpn1", "rdp1", "10.231.33.10", 3389),
     ],
 )
-def test_tw11_allowed_flows_cross_the_zone_router(site: LabState, src: str, dst: str, addr: str, port: int) -> None:
-    ensure_listener(dst, port)
+def test_tw11_allowed_flows_cross_the_zone_router(
+    site: LabState, listener: Callable[[str, int], None], src: str, dst: str, addr: str, port: int
+) -> None:
+    listener(dst, port)
     assert reaches(src, addr, port)
 
 
@@ -62,6 +65,8 @@ def test_tw11_allowed_flows_cross_the_zone_router(site: LabState, src: str, dst:
         ("home1", "log1", "10.231.34.10", 6514),
     ],
 )
-def test_tw11_other_flows_are_blocked(site: LabState, src: str, dst: str, addr: str, port: int) -> None:
-    ensure_listener(dst, port)
+def test_tw11_other_flows_are_blocked(
+    site: LabState, listener: Callable[[str, int], None], src: str, dst: str, addr: str, port: int
+) -> None:
+    listener(dst, port)
     assert not reaches(src, addr, port)

@@ -300,7 +300,7 @@ def test_tw08_tls_12_and_13_work_with_the_hosts_certificate(
     client.run(f"printf '%s\\n' '{served}' > /tmp/tls/served.pem")
     text = client.run("openssl x509 -in /tmp/tls/served.pem -noout -text").stdout
     assert f"IP Address:{DESK}" in text
-    if VARS.get("remote_desktop_tls_source", "self_signed") == "site_pki":
+    if VARS.get("remote_desktop_tls_source", "site_pki") == "site_pki":
         ca = desk.file("/etc/xrdp/tls/ca.pem").content_string
         client.run(f"printf '%s\\n' '{ca}' > /tmp/tls/ca.pem")
         assert client.run("openssl verify -CAfile /tmp/tls/ca.pem /tmp/tls/served.pem").rc == 0

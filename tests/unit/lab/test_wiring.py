@@ -38,3 +38,13 @@ def test_image_id_changes_with_the_recipe() -> None:
     other = Settings(home=SETTINGS.home, run=SETTINGS.run, admin_user="ops")
     assert image_id("trixie", other) != a
     assert recipe("trixie", SETTINGS)["packages"][:2] == ["systemd", "systemd-sysv"]
+
+
+def test_nspawn_gets_a_unique_machine_name_and_the_plain_hostname() -> None:
+    from lab.machine import HostPaths, nspawn_argv
+
+    argv = nspawn_argv(HostPaths(Path("/x/labs/site/hosts/rdp1")), "site", "rdp1")
+    assert "--machine=twlab-site-rdp1" in argv
+    assert "--hostname=rdp1" in argv
+    assert "--private-network" in argv
+    assert "--register=no" in argv

@@ -1,0 +1,76 @@
+"""The role changes nothing in check mode on a converged host, and bad input stops it before any change."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+import testinfra
+from conftest import converge_check, recap, run_playbook
+
+testinfra_hosts = ["ansible://base1"]
+
+INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
+
+MARKER = "baseline-bad-input-marker"
+
+
+def test_check_mode_on_a_converged_host_reports_no_change() -> None:
+    assert converge_check() == {"base1": 0}
+
+
+def test_check_mode_on_a_fresh_host_fails_no_task_and_changes_nothing() -> None:
+    peer = testinfra.get_host(f"ansible://peer1?ansible_inventory={INVENTORY}")
+    before = peer.check_output("sudo sha256sum /etc/ssh/sshd_config /etc/login.defs /etc/pam.d/common-auth")
+    proc = run_playbook("check_fresh.yml", "--check")
+    counters = recap(proc.stdout)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert counters["peer1"]["failed"] == 0
+    assert counters["peer1"]["changed"] > 0, "a fresh host must show pending changes"
+    assert peer.check_output("sudo sha256sum /etc/ssh/sshd_config /etc/login.defs /etc/pam.d/common-auth") == before
+    assert not peer.package("nftables").is_installed
+
+
+@pytest.mark.parametrize(
+    ("bad", "named"),
+    [
+        ({"baseline_ssh_port": "twenty-two"}, "baseline_ssh_port"),
+        ({"baseline_firewall_forward_policy": "reject"}, "baseline_firewall_forward_policy"),
+        ({"baseline_ssh_port": 70000}, "baseline_ssh_port"),
+        ({"baseline_pam_faillock_deny": 0}, "baseline_pam_faillock_deny"),
+        ({"baseline_ssh_allow_users": ["someone"]}, "baseline_admin_user"),
+        (
+            {"baseline_firewall_services": [{"name": "web", "port": 0, "from_zones": ["office"]}]},
+            "baseline_firewall_service",
+        ),
+        (
+            {"baseline_firewall_services": [{"name": "web", "port": 443, "from_zones": ["moon"]}]},
+            "from_zones",
+        ),
+        ({"baseline_firewall_ssh_extra_networks": ["not-a-network"]}, "baseline_firewall_ssh_extra_networks"),
+        ({"baseline_pam_pwquality_minlen": "long"}, "baseline_pam_pwquality_minlen"),
+    ],
+)
+def test_bad_input_stops_the_play_before_the_host_changes(host, bad: dict[str, Any], named: str) -> None:
+    before = host.check_output("sha256sum /etc/issue /etc/ssh/sshd_config /etc/nftables.conf")
+    proc = run_playbook("apply_role.yml", extra_vars={**bad, "baseline_banner_text": MARKER})
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0, output[-3000:]
+    assert named in output, output[-3000:]
+    assert "changed=0" in output
+    assert MARKER not in host.file("/etc/issue").content_string
+    assert host.check_output("sha256sum /etc/issue /etc/ssh/sshd_config /etc/nftables.conf") == before
+
+
+def test_tw11_opening_a_port_before_baseline_leaves_other_tables_alone() -> None:
+    """A role's own scenario may open its port on a host without baseline: nothing is flushed."""
+    peer = testinfra.get_host(f"ansible://peer1?ansible_inventory={INVENTORY}")
+    peer.check_output("sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q nftables")
+    peer.check_output("sudo nft add table inet other_role")
+    proc = run_playbook("open_service.yml", extra_vars={"target": "probe", "probe_state": "present"})
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert "tcp dport 8446 accept" in peer.file("/etc/nftables.d/probe-role.nft").content_string
+    tables = peer.check_output("sudo nft list tables")
+    assert "table inet other_role" in tables
+    assert "host_firewall" not in tables

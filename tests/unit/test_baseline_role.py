@@ -1,0 +1,93 @@
+"""The baseline role's interface stays documented and typed; its address helpers behave."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+import yaml
+
+ROLE = Path(__file__).resolve().parents[2] / "ansible" / "roles" / "baseline"
+
+
+def load_yaml(path: Path) -> Any:
+    return yaml.safe_load(path.read_text())
+
+
+def load_plugin(kind: str) -> ModuleType:
+    path = ROLE / kind / "baseline_net.py"
+    spec = importlib.util.spec_from_file_location(f"baseline_{kind}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+DEFAULTS: dict[str, Any] = load_yaml(ROLE / "defaults" / "main.yml")
+SPECS: dict[str, Any] = load_yaml(ROLE / "meta" / "argument_specs.yml")["argument_specs"]
+
+
+def test_every_public_variable_is_prefixed() -> None:
+    assert all(name.startswith("baseline_") for name in DEFAULTS)
+
+
+def test_every_default_is_typed_with_the_same_default() -> None:
+    options = SPECS["main"]["options"]
+    assert set(options) == set(DEFAULTS)
+    for name, value in DEFAULTS.items():
+        assert options[name]["default"] == value, name
+        assert options[name]["description"], name
+
+
+def test_every_default_has_a_comment_above_it() -> None:
+    lines = (ROLE / "defaults" / "main.yml").read_text().splitlines()
+    for i, line in enumerate(lines):
+        if re.match(r"^baseline_\w+:", line):
+            assert lines[i - 1].startswith("# "), f"{line.split(':')[0]} has no comment"
+
+
+def test_readme_lists_every_variable() -> None:
+    readme = (ROLE / "README.md").read_text()
+    missing = [name for name in DEFAULTS if f"| `{name}` |" not in readme]
+    assert not missing
+
+
+def test_every_topic_has_a_switch() -> None:
+    main = (ROLE / "tasks" / "main.yml").read_text()
+    switches = [name for name in DEFAULTS if name.endswith("_enabled")]
+    assert len(switches) >= 12
+    for switch in switches:
+        assert f"when: {switch} | bool" in main, switch
+
+
+def test_firewall_service_shape_is_the_same_for_the_list_and_the_entry_point() -> None:
+    listed = SPECS["main"]["options"]["baseline_firewall_services"]["options"]
+    single = SPECS["firewall_service"]["options"]["baseline_firewall_service"]["options"]
+    assert listed == single
+    assert single["proto"]["choices"] == ["tcp", "udp"]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("10.231.0.0/20", True), ("192.0.2.1", True), ("2001:db8::/32", True), ("not-a-network", False), ("", False)],
+)
+def test_cidr_test(value: str, expected: bool) -> None:
+    assert load_plugin("test_plugins").baseline_cidr(value) is expected
+
+
+def test_address_in_networks() -> None:
+    f = load_plugin("filter_plugins")
+    assert f.baseline_ip_in_any("10.231.0.1", ["10.231.0.0/20"])
+    assert not f.baseline_ip_in_any("10.231.34.20", ["10.231.0.0/20", "junk"])
+    assert not f.baseline_ip_in_any("", ["10.231.0.0/20"])
+
+
+def test_networks_split_by_family() -> None:
+    f = load_plugin("filter_plugins")
+    nets = ["10.231.35.20/32", "2001:db8::/48", "10.231.34.0/24", "junk"]
+    assert f.baseline_ip_family(nets, 4) == ["10.231.35.20/32", "10.231.34.0/24"]
+    assert f.baseline_ip_family(nets, 6) == ["2001:db8::/48"]
