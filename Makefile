@@ -26,7 +26,7 @@ ARTIFACTS ?= $(CURDIR)/artifacts
 APT_PACKAGES := debootstrap systemd-container nftables apt-cacher-ng iproute2 openssh-client \
 	util-linux python3-venv git make qrencode
 
-.PHONY: help root-check setup python-setup lab lab-up converge status down test lint unit engine-test molecule lab-test bench-lab bench-lynis bench-log clean
+.PHONY: help root-check setup python-setup lab lab-up converge status down test lint unit engine-test molecule lab-test bench-lab bench-lynis bench-log bench-rdp clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -105,6 +105,10 @@ bench-lynis: setup ## Benchmark: Lynis hardening index, bare host vs baseline (D
 bench-log: setup ## Benchmark: log throughput over RELP/TLS with zero loss (boots and removes the log_server hosts)
 	MOLECULE_DISTRO=debian13 $(BIN)/molecule converge -s log_server
 	$(BIN)/python benchmarks/log_throughput.py; rc=$$?; MOLECULE_DISTRO=debian13 $(BIN)/molecule destroy -s log_server; exit $$rc
+
+bench-rdp: setup ## Benchmark: RDP login-to-desktop time and memory per session (boots and removes the remote_desktop hosts)
+	MOLECULE_DISTRO=debian13 $(BIN)/molecule converge -s remote_desktop
+	$(BIN)/python benchmarks/remote_desktop.py; rc=$$?; MOLECULE_DISTRO=debian13 $(BIN)/molecule destroy -s remote_desktop; exit $$rc
 
 clean: ## Remove the virtualenv and test artifacts (images and the package cache stay)
 	rm -rf $(VENV) $(ARTIFACTS) .pytest_cache .mypy_cache .ruff_cache

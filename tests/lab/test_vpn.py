@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import datetime
 import re
-import shlex
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from conftest import lab_host, reaches, start_listener, stop_listener
@@ -23,35 +21,25 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from vpn_client import (
+    CLIENT,
+    GATEWAY,
+    PROFILES,
+    READY,
+    close_tunnel,
+    fresh_code,
+    install_client_tools,
+    open_tunnel,
+    profile,
+    secret,
+    stage,
+)
 
 from lab.state import LabState
 
-PROFILES = Path.home() / ".local/share/telework-vpn/lab"
-CLIENT, GATEWAY = "home1", "vpn1"
 GATEWAY_HOME, RDP_ADDR, FS_ADDR = "10.231.48.10", "10.231.33.10", "10.231.35.10"
 UNIT = "openvpn-server@telework"
-READY = "Initialization Sequence Completed"
 USER, OTHER = "sato.taro", "suzuki.hanako"  # active members of the telework group (staff.yml)
-
-_used_step: dict[str, int] = {}
-
-
-def secret(user: str) -> str:
-    return (PROFILES / "secrets" / "totp" / f"{user}.b32").read_text().strip()
-
-
-def profile(user: str) -> str:
-    return (PROFILES / "users" / user / f"lab-{user}.ovpn").read_text()
-
-
-def fresh_code(user: str) -> str:
-    """A code of a 30-second step not used before for this user (codes are refused twice)."""
-    step = int(time.time()) // 30
-    if _used_step.get(user, -1) >= step:
-        time.sleep(30 - time.time() % 30 + 1)
-        step = int(time.time()) // 30
-    _used_step[user] = step
-    return lab_host(CLIENT).check_output(f"oathtool --totp -b {shlex.quote(secret(user))}").strip()
 
 
 def server_log(since: float) -> str:
@@ -60,15 +48,6 @@ def server_log(since: float) -> str:
     return "".join(
         lab_host(GATEWAY).run(cmd.format(since_s, match)).stdout for match in (f"-u {UNIT}", "-t vpn-session")
     )
-
-
-def stage(name: str, text: str, user: str, code: str) -> str:
-    host = lab_host(CLIENT)
-    d = f"/root/vpntest/{name}"
-    host.run(f"sudo rm -rf {d} && sudo install -d -m 0700 {d}")
-    for fname, content in (("p.ovpn", text), ("auth", f"{user}\n{code}\n")):
-        assert host.run(f"sudo tee {d}/{fname} > /dev/null <<'EOF_VPNTEST'\n{content}\nEOF_VPNTEST").rc == 0
-    return d
 
 
 def attempt(name: str, text: str, user: str, code: str) -> str:
@@ -82,14 +61,8 @@ def attempt(name: str, text: str, user: str, code: str) -> str:
 
 @pytest.fixture(scope="module")
 def client_tools(site: LabState) -> Iterator[None]:
-    """OpenVPN and oathtool on the staff PC (through the lab's package proxy)."""
-    host = lab_host(CLIENT)
-    if host.run("command -v openvpn && command -v oathtool").rc != 0:
-        proc = host.run(
-            "sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive "
-            "apt-get install -y -q --no-install-recommends openvpn oathtool"
-        )
-        assert proc.rc == 0, proc.stderr
+    """OpenVPN and oathtool on the staff PC; something listening on the ports the tests probe."""
+    install_client_tools()
     started = [(h, p) for h, p in (("rdp1", 3389), ("fs1", 445)) if start_listener(h, p)]
     yield
     for h, p in started:
@@ -99,21 +72,9 @@ def client_tools(site: LabState) -> Iterator[None]:
 @pytest.fixture(scope="module")
 def tunnel(client_tools: None) -> Iterator[str]:
     """sato.taro connected from home1; yields the client's log file on home1."""
-    d = stage("lab", profile(USER), USER, fresh_code(USER))
-    host = lab_host(CLIENT)
-    host.run("sudo systemctl stop vpntest-lab; sudo systemctl reset-failed vpntest-lab")
-    proc = host.run(
-        f"sudo systemd-run --unit vpntest-lab --collect openvpn --config {d}/p.ovpn --auth-user-pass {d}/auth "
-        f"--auth-retry none --connect-retry-max 1 --verb 3 --log {d}/client.log"
-    )
-    assert proc.rc == 0, proc.stderr
-    log = f"{d}/client.log"
-    deadline = time.monotonic() + 25
-    while time.monotonic() < deadline and READY not in host.run(f"sudo cat {log}").stdout:
-        time.sleep(0.5)
-    assert READY in host.run(f"sudo cat {log}").stdout, host.run(f"sudo tail -30 {log}").stdout
+    log = open_tunnel(USER, "vpntest-lab")
     yield log
-    host.run("sudo systemctl stop vpntest-lab")
+    close_tunnel("vpntest-lab")
 
 
 def test_tw04_home_pc_connects_with_certificate_and_code_and_reaches_rdp1(tunnel: str) -> None:
