@@ -97,8 +97,13 @@ def sato(rdp: testinfra.host.Host, pc: testinfra.host.Host, address: str) -> Ite
         if "sato.taro" in rdp.run("sudo cat /run/tw-watermark/status").stdout:
             break
         time.sleep(1)
-    time.sleep(5)
-    probe(pc, "shot", "lab-sato", "/tmp/lab-sato.png")
+    deadline = time.monotonic() + 45  # the watermark's window needs a moment to draw
+    while True:
+        time.sleep(3)
+        probe(pc, "shot", "lab-sato", "/tmp/lab-sato.png")
+        seen = probe(pc, "ocr", "/tmp/lab-sato.png", "--expect", "sato.taro", "--angle", "-25")[0] == 0
+        if seen or time.monotonic() > deadline:
+            break
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / "desktop-sato.taro.png").write_bytes(pc.file("/tmp/lab-sato.png").content)
     yield {**result, "since": since}
