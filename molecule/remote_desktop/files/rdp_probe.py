@@ -218,6 +218,14 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+# Glyphs OCR confuses on rotated text ("rdp1" read as "rdpl"), folded the same way on both sides.
+OCR_FOLD = str.maketrans({"l": "1", "i": "1", "|": "1", "!": "1", "o": "0"})
+
+
+def ocr_normal(text: str) -> str:
+    return text.lower().translate(OCR_FOLD)
+
+
 def ocr_hits(path: str, angle: float, expect: str) -> int:
     """Look for expect under several preprocessings (rotation undone, both polarities, thresholds)."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -232,7 +240,7 @@ def ocr_hits(path: str, angle: float, expect: str) -> int:
                 text = subprocess.run(
                     ["tesseract", out, "-", "--psm", "11"], capture_output=True, text=True, check=False
                 ).stdout
-                hits = text.lower().count(expect.lower())
+                hits = ocr_normal(text).count(ocr_normal(expect))
                 if hits:
                     return hits
     return 0
