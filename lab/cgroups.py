@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import time
 from pathlib import Path
 
@@ -55,12 +56,37 @@ def _remove_tree(top: Path) -> bool:
     return not top.exists()
 
 
+def _pids(top: Path) -> set[int]:
+    """Every process in top and below."""
+    found: set[int] = set()
+    for dirpath, _dirnames, files in os.walk(top):
+        if "cgroup.procs" in files:
+            with contextlib.suppress(OSError, ValueError):
+                found.update(int(p) for p in (Path(dirpath) / "cgroup.procs").read_text().split())
+    return found
+
+
+def kill(top: Path) -> None:
+    """SIGKILL every process left in top and below (cgroup.kill where the kernel has it)."""
+    with contextlib.suppress(OSError):
+        (top / "cgroup.kill").write_text("1")
+    for pid in _pids(top):
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+
+
 def remove(name: str, timeout: float = 5) -> list[str]:
-    """Remove the host's cgroups once their processes are gone; returns those that stay."""
+    """Remove the host's cgroups; processes still in them (a host whose init outlived
+    systemd-nspawn) are killed first. Returns the directories that stay."""
     deadline = time.monotonic() + timeout
     left = paths(name)
+    killed = False
     while left and time.monotonic() < deadline:
         left = [d for d in left if not _remove_tree(d)]
+        if left and not killed:
+            for d in left:
+                kill(d)
+            killed = True
         if left:
             time.sleep(0.1)
     return [str(d) for d in left]

@@ -278,7 +278,9 @@ class Engine:
         paths = machine.host_paths(s, lab, name)
         if hs is not None:
             nspawn_pid = hs.nspawn_pid if machine.alive(hs.nspawn_pid, paths.root) else None
-            leader = hs.leader_pid if nspawn_pid else None
+            # the host's init may outlive a systemd-nspawn that was killed
+            own_init = machine.leader_alive(hs.leader_pid, machine.machine_name(lab, name))
+            leader = hs.leader_pid if nspawn_pid or own_init else None
             machine.stop(nspawn_pid, leader)
             network.delete_links(hs.links)
             _known_hosts_set(s, hs.control_address, None)
@@ -333,6 +335,9 @@ class Engine:
                     labs.add(parts[1])
             for lab in sorted(labs):
                 self._down_locked(lab)
+            if not known_labs(self.settings):
+                # host cgroups no lab claims any more (an up or down that was killed half way)
+                self._remove_cgroups(cgroups.names())
             self._release_machine_if_idle()
 
     def _down_locked(self, lab: str) -> None:

@@ -202,6 +202,19 @@ def find_leader(nspawn_pid: int, timeout: float = 15) -> int:
     raise LabError(f"systemd-nspawn (pid {nspawn_pid}) did not start a host")
 
 
+def leader_alive(pid: int, name: str) -> bool:
+    """True when pid is the init of the host with machine name `name` (not a recycled PID): PID 1
+    of its namespace, in the host's cgroup (twlab/<name>, or systemd's machine-<name>.scope)."""
+    if not (alive_pid(pid) and _is_namespace_init(pid)):
+        return False
+    try:
+        cgroup = Path(f"/proc/{pid}/cgroup").read_text()
+    except OSError:
+        return False
+    escaped = name.replace("-", "\\x2d")
+    return f"/twlab/{name}/" in cgroup or f"machine-{escaped}.scope" in cgroup
+
+
 def alive(pid: int, root: Path) -> bool:
     """True when pid is a systemd-nspawn running this host's root (not a recycled PID)."""
     try:
@@ -323,20 +336,31 @@ def alive_pid(pid: int) -> bool:
 
 
 def stop(nspawn_pid: int | None, leader: int | None, timeout: float = 15) -> None:
-    """Power the host off through its systemd; kill it if it does not stop in time."""
+    """Power the host off through its systemd; kill it if it does not stop in time.
+
+    Killing only systemd-nspawn would leave the host running without it (its init is reparented),
+    so a host that does not power off in time is killed through its init: SIGKILL to the PID 1 of
+    a PID namespace ends every process in it.
+    """
     if leader and alive_pid(leader):
         with contextlib.suppress(ProcessLookupError):
             os.kill(leader, signal.SIGRTMIN + 4)  # systemd: poweroff
-    if nspawn_pid:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and alive_pid(nspawn_pid):
-            _reap(nspawn_pid)
-            time.sleep(0.1)
-        if alive_pid(nspawn_pid):
+    watched = [p for p in (nspawn_pid, leader) if p]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and any(alive_pid(p) for p in watched):
+        for p in watched:
+            _reap(p)
+        time.sleep(0.1)
+    for pid in (leader, nspawn_pid):  # the host's init first: nspawn then exits by itself
+        if pid and alive_pid(pid):
             with contextlib.suppress(ProcessLookupError):
-                os.kill(nspawn_pid, signal.SIGKILL)
-            time.sleep(0.2)
-        _reap(nspawn_pid)
+                os.kill(pid, signal.SIGKILL)
+            end = time.monotonic() + 5
+            while time.monotonic() < end and alive_pid(pid):
+                _reap(pid)
+                time.sleep(0.05)
+    for p in watched:
+        _reap(p)
 
 
 def _reap(pid: int) -> None:

@@ -70,6 +70,15 @@ def run_lab(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
     )
 
 
+def host_pids(cgroup_name: str) -> list[int]:
+    """Processes in a host's cgroups (a host's init that outlived systemd-nspawn shows here)."""
+    pids: list[int] = []
+    for top in cgroups.paths(cgroup_name):
+        for procs in top.rglob("cgroup.procs"):
+            pids.extend(int(p) for p in procs.read_text().split())
+    return pids
+
+
 def leftovers(lab: str) -> dict[str, list[str]]:
     """Everything of one lab still on the machine."""
     lab_dir = SETTINGS.labs / lab
@@ -78,7 +87,8 @@ def leftovers(lab: str) -> dict[str, list[str]]:
     return {
         "links": [link.name for link in network.lab_links(lab)],
         "mounts": mounts,
-        "processes": [str(p) for p in machine.nspawn_pids_under(lab_dir).values()],
+        "processes": [str(p) for p in machine.nspawn_pids_under(lab_dir).values()]
+        + [str(p) for c in cgroups.names() if c.startswith(machine.machine_name(lab, "")) for p in host_pids(c)],
         "files": [str(lab_dir)] if lab_dir.exists() else [],
         "cgroups": [c for c in cgroups.names() if c.startswith(machine.machine_name(lab, ""))],
     }
@@ -173,7 +183,8 @@ def test_changed_address_recreates_only_that_host(lab: Any) -> None:
 
 
 def test_up_repairs_a_host_that_died(lab: Any) -> None:
-    os.kill(lab.hosts["e2"].nspawn_pid, signal.SIGKILL)
+    old_init = lab.hosts["e2"].leader_pid
+    os.kill(lab.hosts["e2"].nspawn_pid, signal.SIGKILL)  # the host's init lives on without it
     time.sleep(0.5)
     doc = spec_doc()
     doc["hosts"]["e3"]["interfaces"] = {"office": "10.231.35.12"}
@@ -181,6 +192,9 @@ def test_up_repairs_a_host_that_died(lab: Any) -> None:
     assert repaired.hosts["e2"].nspawn_pid != lab.hosts["e2"].nspawn_pid
     assert repaired.hosts["e1"].nspawn_pid == lab.hosts["e1"].nspawn_pid
     assert ssh(repaired.hosts["e2"], "true").returncode == 0
+    assert not machine.alive_pid(old_init)  # not left running beside the new host
+    e2 = machine.machine_name(LAB, "e2")
+    assert {p for p in host_pids(e2) if machine.leader_alive(p, e2)} == {repaired.hosts["e2"].leader_pid}
     lab.hosts.update(repaired.hosts)
 
 
@@ -191,6 +205,18 @@ def test_down_leaves_nothing_behind_and_is_safe_twice() -> None:
     engine().down(name)
     assert leftovers(name) == {"links": [], "mounts": [], "processes": [], "files": [], "cgroups": []}
     engine().down(name)
+    assert leftovers(name) == {"links": [], "mounts": [], "processes": [], "files": [], "cgroups": []}
+
+
+def test_down_ends_hosts_that_ignore_poweroff_or_outlived_their_nspawn() -> None:
+    name = "etest-d"
+    state = engine().up(parse_spec(spec_doc(name=name), SETTINGS))
+    stubborn, orphaned = state.hosts["e1"], state.hosts["e2"]
+    assert ssh(stubborn, "sudo systemctl mask poweroff.target").returncode == 0
+    os.kill(orphaned.nspawn_pid, signal.SIGKILL)
+    inits = [h.leader_pid for h in state.hosts.values()]
+    engine().down(name)
+    assert [p for p in inits if machine.alive_pid(p)] == []
     assert leftovers(name) == {"links": [], "mounts": [], "processes": [], "files": [], "cgroups": []}
 
 
