@@ -4,26 +4,14 @@ from __future__ import annotations
 
 import ipaddress
 import itertools
-import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-INVENTORIES = ["lab", "example"]
+from tests.unit.inventory_files import INVENTORIES, resolved
+
 ZONES = {"home", "edge", "desktop", "management", "office"}
 # Optional zones a site may add: the VPN tunnel pool (routed to the VPN gateways).
 OPTIONAL_ZONES = {"vpn_clients"}
-
-
-def resolved(name: str) -> dict:
-    exe = Path(sys.executable).parent / "ansible-inventory"
-    out = subprocess.run(
-        [str(exe), "-i", str(ROOT / "inventories" / name), "--list"], capture_output=True, text=True, check=True
-    )
-    return json.loads(out.stdout)
 
 
 @pytest.mark.parametrize("name", INVENTORIES)

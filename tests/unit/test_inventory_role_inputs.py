@@ -10,10 +10,7 @@ resolved only on a host, so they are left out of the check.
 
 from __future__ import annotations
 
-import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,17 +18,11 @@ import pytest
 import yaml
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.unit.inventory_files import INVENTORIES, ROOT, resolved
+
 ROLES = ROOT / "ansible" / "roles"
-INVENTORIES = ["lab", "example"]
 # Roles that site.yml's roles include themselves, with the same host variables.
 INCLUDED = {"remote_desktop": ["telework_users"], "vpn_gateway": ["telework_users"]}
-
-
-def resolved(inventory: Path) -> dict[str, Any]:
-    exe = Path(sys.executable).parent / "ansible-inventory"
-    out = subprocess.run([str(exe), "-i", str(inventory), "--list"], capture_output=True, text=True, check=True)
-    return json.loads(out.stdout)
 
 
 def group_members(inv: dict[str, Any], group: str) -> set[str]:
