@@ -26,7 +26,7 @@ ARTIFACTS ?= $(CURDIR)/artifacts
 APT_PACKAGES := debootstrap systemd-container nftables apt-cacher-ng iproute2 openssh-client \
 	util-linux python3-venv git make qrencode
 
-.PHONY: help root-check setup python-setup lab lab-up converge status down test lint unit engine-test molecule lab-test bench-lab bench-lynis bench-log bench-rdp clean
+.PHONY: help root-check setup python-setup lab lab-up converge status down test docs lint unit engine-test molecule lab-test bench-lab bench-lynis bench-log bench-rdp clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -76,7 +76,11 @@ test: setup ## Run every test tier: lint, unit, engine, Molecule (Debian 13 and 
 	@# verify steps mostly wait); each one's output is printed when it ends.
 	$(MAKE) -j2 --output-sync=target molecule lab-test
 
-lint: python-setup ## Static checks: yamllint, ansible-lint (production), ruff, mypy
+docs: python-setup ## Regenerate the docs made from the code: role variable tables, defaults comments, docs/controls.md
+	$(BIN)/python -m docgen
+
+lint: python-setup ## Static checks: yamllint, ansible-lint (production), ruff, mypy, generated docs up to date
+	$(BIN)/python -m docgen --check
 	$(BIN)/yamllint -s .
 	$(BIN)/ansible-lint --profile production --offline
 	$(BIN)/ruff check .

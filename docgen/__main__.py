@@ -1,0 +1,5 @@
+"""Entry point: `python -m docgen [--check]`."""
+
+from docgen.cli import main
+
+raise SystemExit(main())
