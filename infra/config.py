@@ -30,7 +30,7 @@ from infra.config_checks import (
     parse_list,
     parse_network,
 )
-from infra.config_keys import NAMESPACE, PSK_PREFIX, ConfigKey, full
+from infra.config_keys import NAMESPACE, PSK_PREFIX, ConfigKey
 
 GatewayKind = Literal["office", "carrier"]
 LockMode = Literal["GOVERNANCE", "COMPLIANCE"]
@@ -422,12 +422,10 @@ def load_config() -> TeleworkConfig:
 def load_tunnel_secrets(cfg: TeleworkConfig) -> dict[str, pulumi.Output[str]]:
     """The pre-shared key of each site-to-site gateway, `telework:vpn_psk_<name>` (secret)."""
     config = pulumi.Config(NAMESPACE)
-    return {gw.name: config.require_secret(f"{PSK_PREFIX}{gw.name}") for gw in cfg.remote_access.customer_gateways}
-
-
-def tunnel_secret_key(gateway_name: str) -> str:
-    """The config key that holds a gateway's pre-shared key."""
-    return full(f"{PSK_PREFIX}{gateway_name}")
+    return {
+        gw.name: config.require_secret(k.full_name_of_secret(gw.name).partition(":")[2])
+        for gw in cfg.remote_access.customer_gateways
+    }
 
 
 def _plain(value: object) -> Any:

@@ -232,9 +232,9 @@ REQUIRED_KEYS: tuple[str, ...] = tuple(key.full_name for key in KEYS if key.requ
 KNOWN_KEYS: frozenset[str] = frozenset(key.full_name for key in KEYS if key.namespace == NAMESPACE)
 
 
-def full(name: str) -> str:
-    """`telework:<name>`."""
-    return f"{NAMESPACE}:{name}"
+def full_name_of_secret(gateway: str) -> str:
+    """The config key that holds a gateway's pre-shared key (`telework:vpn_psk_<gateway>`)."""
+    return f"{NAMESPACE}:{PSK_PREFIX}{gateway}"
 
 
 def check_known(raw: Mapping[str, object]) -> None:

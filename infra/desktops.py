@@ -93,7 +93,6 @@ class Desktops(pulumi.ComponentResource):
     """Launch template, Auto Scaling group with lifecycle hooks and refresh, schedules."""
 
     group_name: pulumi.Output[str]
-    hosts: int
 
     def __init__(self, name: str, args: DesktopsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("telework:compute:Desktops", name, None, opts)
@@ -101,7 +100,6 @@ class Desktops(pulumi.ComponentResource):
         context = args.context
         stack = context.stack
         sizing = args.sizing
-        self.hosts = sizing.hosts
 
         tags = host_tags(
             stack,

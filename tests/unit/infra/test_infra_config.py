@@ -10,7 +10,6 @@ from infra.config import (
     ConfigError,
     load_config,
     load_tunnel_secrets,
-    tunnel_secret_key,
     validate_config,
 )
 from tests.unit.infra.pulumi_mocks import (
@@ -315,7 +314,6 @@ def test_load_config_reads_the_stack_through_the_public_sdk(
     assert (cfg.stack, cfg.desktops.seats, cfg.desktops.desktop_hosts) == ("test", 120, 12)
     assert cfg.remote_access.customer_gateways[0].bgp_asn == 65000
     assert list(secrets) == ["office"]
-    assert tunnel_secret_key("office") == "telework:vpn_psk_office"
 
 
 def test_load_config_refuses_a_misspelt_key(mocks: TeleworkMocks, monkeypatch: pytest.MonkeyPatch) -> None:
