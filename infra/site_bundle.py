@@ -64,5 +64,6 @@ class SiteBundle(pulumi.ComponentResource):
         )
         self.bucket_name = bucket.bucket_name
         self.object_arn = pulumi.Output.concat(bucket.arn, "/", bundle.key)
-        self.url = pulumi.Output.concat("https://", bucket.bucket_name, f".s3.{args.region}.amazonaws.com/", bundle.key)
+        # Path-style, the form SSM's aws:downloadContent documents for S3 sources.
+        self.url = pulumi.Output.concat(f"https://s3.{args.region}.amazonaws.com/", bucket.bucket_name, "/", bundle.key)
         self.register_outputs({"bucket_name": self.bucket_name, "object_arn": self.object_arn})

@@ -238,8 +238,9 @@ def test_tw09_no_one_may_schedule_the_archive_key_for_deletion() -> None:
     assert aws_rules.allowed(found, "kms:PutKeyPolicy", "*")  # the stack can still change the policy
 
 
-def test_launch_template_takes_the_root_device_name_from_the_image() -> None:
-    """9. A hard-coded /dev/xvda would add a second volume on an image rooted elsewhere."""
+def test_tw09_encrypted_root_volume_mapping_uses_the_images_root_device_name() -> None:
+    """9. A hard-coded /dev/xvda would add a second volume on an image rooted elsewhere and leave
+    the real root volume at the image's size and encryption."""
     mocks = run_program(config_for(50), TeleworkMocks(root_device_name="/dev/sda1"))
     (mapping,) = _one(mocks.resources, TEMPLATE).inputs["blockDeviceMappings"]
     assert mapping["deviceName"] == "/dev/sda1"

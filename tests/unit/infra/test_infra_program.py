@@ -144,6 +144,50 @@ def test_tw09_retention_of_every_log_group_is_the_configured_one(
     assert {g.inputs["retentionInDays"] for g in groups} == {400}
 
 
+def test_tw09_only_the_log_server_is_protected_from_termination(
+    run: tuple[int, TeleworkMocks],
+) -> None:
+    _, mocks = run
+    protected = {
+        i.tags[TAG_ROLE]: i.inputs["disableApiTermination"] for i in mocks.of_type("aws:ec2/instance:Instance")
+    }
+    assert protected == {"log_server": True, "package_proxy": False, "rdp_broker": False}
+
+
+def test_termination_protection_is_the_callers_choice_not_a_check_of_the_role(mocks: TeleworkMocks) -> None:
+    from infra.debian_image import HostImage
+    from infra.ec2_host import Ec2Host, Ec2HostArgs
+    from infra.host_context import HostContext
+    from infra.tagging import Zone
+    from tests.unit.infra.pulumi_mocks import declare
+
+    context = HostContext(
+        stack="test",
+        region="ap-northeast-1",
+        image=HostImage(id="ami-1", root_device_name="/dev/xvda"),
+        kms_key_arn="arn:aws:kms:ap-northeast-1:123456789012:key/k",
+        ssm_bucket_name="ssm",
+        site_bundle_object_arn="arn:aws:s3:::bundle/site.zip",
+        proxy_address=None,
+    )
+    for role, protect in ((Role.PACKAGE_PROXY, True), (Role.LOG_SERVER, False)):
+        name = f"host-{role.value.replace('_', '-')}"
+        args = Ec2HostArgs(
+            context=context,
+            role=role,
+            zone=Zone.EDGE,
+            controls="TW-11",
+            instance_type="t3.small",
+            subnet_id="subnet-1",
+            availability_zone="ap-northeast-1a",
+            security_group_ids=["sg-1"],
+            instance_profile_name="profile",
+            termination_protection=protect,
+        )
+        declare(lambda n=name, a=args: Ec2Host(n, a).instance_id.apply(lambda _: None))
+        assert mocks.one("aws:ec2/instance:Instance", f"{name}-instance").inputs["disableApiTermination"] is protect
+
+
 def test_openvpn_gateways_are_optional_edge_hosts_with_elastic_ips() -> None:
     mocks = program_at(200, "gateways", vpn_gateway_count=2, customer_gateways=[])
     gateways = [i for i in mocks.of_type("aws:ec2/instance:Instance") if i.tags[TAG_ROLE] == "vpn_gateway"]
