@@ -5,8 +5,10 @@
 - TW-04: a second factor through SAML federation with the ward's identity provider, when
   `client_vpn_saml_provider_arn` is set (certificate alone otherwise: see infra/README.md);
 - TW-09: every connection attempt, success and end is logged to CloudWatch Logs;
-- TW-11: authorised only to the desktop subnets, split tunnel (the home PC's own internet
-  traffic never enters the VPC), and the endpoint's security group allows only RDP onward;
+- TW-11: authorised only to the desktop subnets and the VPC resolver it pushes as the clients'
+  DNS server (without that rule staff could not resolve the RDP entry's name), split tunnel
+  (the home PC's own internet traffic never enters the VPC), and the endpoint's security
+  group allows only RDP onward;
 - TW-07: a session timeout, with disconnection when it ends;
 - TW-14: a login banner in the AWS VPN client.
 """
@@ -110,20 +112,31 @@ class ClientVpn(pulumi.ComponentResource):
         self.endpoint_id = endpoint.id
         self.dns_name = endpoint.dns_name
 
+        # Client VPN refuses a change while another one to the same endpoint is in progress, so
+        # associations and rules are made one after the other.
+        previous: list[pulumi.Resource] = []
         for index, subnet_id in enumerate(args.edge_subnet_ids):
-            aws.ec2clientvpn.NetworkAssociation(
+            association = aws.ec2clientvpn.NetworkAssociation(
                 f"{name}-edge-{index}",
                 client_vpn_endpoint_id=endpoint.id,
                 subnet_id=subnet_id,
-                opts=child,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=previous),
             )
-        for index, cidr in enumerate(args.desktop_subnet_cidrs):
-            aws.ec2clientvpn.AuthorizationRule(
-                f"{name}-desktop-{index}",
+            previous = [association]
+        resolver = vpc_resolver(args.vpc_cidr)
+        targets = [
+            *((f"desktop-{index}", cidr, f"TW-11: VPN clients reach the desktop subnet {cidr} only")
+              for index, cidr in enumerate(args.desktop_subnet_cidrs)),
+            ("dns", f"{resolver}/32", f"TW-11: VPN clients resolve names at the VPC resolver {resolver}"),
+        ]  # fmt: skip
+        for label, cidr, description in targets:
+            rule = aws.ec2clientvpn.AuthorizationRule(
+                f"{name}-{label}",
                 client_vpn_endpoint_id=endpoint.id,
                 target_network_cidr=cidr,
                 authorize_all_groups=True,
-                description=f"TW-11: VPN clients reach the desktop subnet {cidr} only",
-                opts=child,
+                description=description,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=previous),
             )
+            previous = [rule]
         self.register_outputs({"endpoint_id": self.endpoint_id, "dns_name": self.dns_name})

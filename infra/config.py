@@ -1,88 +1,64 @@
-"""Typed, validated stack configuration (namespace `telework:`).
+"""Typed, validated stack configuration (namespace `telework:`), one area at a time.
 
 `validate_config` is a pure function: it takes the raw values (as the Pulumi CLI stores them,
 strings and JSON, or as plain Python values in tests) and returns a frozen `TeleworkConfig`, or
-raises `ConfigError` naming the key, what is allowed and what it got. `load_config` reads the
-stack's configuration through the Pulumi runtime and hands it to `validate_config`, before any
-resource is declared. Secrets (site-to-site pre-shared keys) are read separately with
-`config.require_secret` by `load_tunnel_secrets` so they never pass through plain values.
+raises `ConfigError` naming the key, what is allowed and what it got. The keys, their defaults
+and their single-value checks are the table in `infra.config_keys`; the rules between keys are
+checked here, by area (network, remote access, desktops, logging). `load_config` reads the
+stack's configuration through the Pulumi SDK's public API before any resource is declared.
+Secrets (site-to-site pre-shared keys) are read with `config.require_secret` by
+`load_tunnel_secrets` so they never pass through plain values.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import json
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
 import pulumi
 
-NAMESPACE = "telework"
-
-MAX_SEATS = 5000
-MAX_USERS_PER_HOST = 50
-MAX_VPN_GATEWAYS = 4
-
-# The regions where the ward's data may live (both in Japan), and the two availability zones
-# used in each by default. ap-northeast-1b is not offered to new accounts, hence 1a and 1c.
-DEFAULT_AVAILABILITY_ZONES: dict[str, tuple[str, str]] = {
-    "ap-northeast-1": ("ap-northeast-1a", "ap-northeast-1c"),
-    "ap-northeast-3": ("ap-northeast-3a", "ap-northeast-3b"),
-}
-DEFAULT_REGION = "ap-northeast-1"
-
-# The only values CloudWatch Logs accepts for retentionInDays.
-CLOUDWATCH_RETENTION_DAYS: tuple[int, ...] = (
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
-    2922, 3288, 3653,
-)  # fmt: skip
-
-# AWS Client VPN accepts only these session timeouts (hours) and these ports.
-CLIENT_VPN_SESSION_TIMEOUT_HOURS: tuple[int, ...] = (8, 10, 12, 24)
-VPN_PORTS: tuple[int, ...] = (443, 1194)
+from infra import config_keys as k
+from infra.config_checks import (
+    ConfigError,
+    IntegerIn,
+    Matching,
+    is_private,
+    parse_list,
+    parse_network,
+)
+from infra.config_keys import NAMESPACE, PSK_PREFIX, ConfigKey
 
 GatewayKind = Literal["office", "carrier"]
 LockMode = Literal["GOVERNANCE", "COMPLIANCE"]
 
-_PRIVATE_V4 = (
-    ipaddress.IPv4Network("10.0.0.0/8"),
-    ipaddress.IPv4Network("172.16.0.0/12"),
-    ipaddress.IPv4Network("192.168.0.0/16"),
+# Addresses that can never be a customer gateway's public address.
+_NOT_ROUTABLE_V4 = tuple(
+    ipaddress.IPv4Network(n)
+    for n in (
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "0.0.0.0/8",
+        "100.64.0.0/10",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "224.0.0.0/4",
+        "240.0.0.0/4",
+    )
 )
-_NOT_ROUTABLE_V4 = (
-    *_PRIVATE_V4,
-    ipaddress.IPv4Network("0.0.0.0/8"),
-    ipaddress.IPv4Network("100.64.0.0/10"),
-    ipaddress.IPv4Network("127.0.0.0/8"),
-    ipaddress.IPv4Network("169.254.0.0/16"),
-    ipaddress.IPv4Network("224.0.0.0/4"),
-    ipaddress.IPv4Network("240.0.0.0/4"),
+_GATEWAY_NAME = Matching(
+    r"[a-z][a-z0-9-]{0,30}",
+    "a lower-case name of letters, digits and hyphens (at most 31), starting with a letter",
 )
-_INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*[0-9][a-z0-9-]*\.[a-z0-9]+$")
-_GATEWAY_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
-_ACM_ARN = re.compile(r"^arn:aws:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f-]{36}$")
-_SAML_ARN = re.compile(r"^arn:aws:iam::[0-9]{12}:saml-provider/[A-Za-z0-9._-]+$")
-_PSK_PREFIX = "vpn_psk_"
-
-
-class ConfigError(ValueError):
-    """A configuration value is missing or not allowed. The message names the key."""
-
-    def __init__(self, key: str, allowed: str, got: object) -> None:
-        self.key = key
-        super().__init__(f"{key} must be {allowed}, got {_show(got)}")
-
-
-def _show(value: object) -> str:
-    if value is None:
-        return "nothing (the key is not set)"
-    try:
-        return json.dumps(value)
-    except TypeError:
-        return repr(value)
+_BGP_ASN = IntegerIn(1, 4294967294)
+# Session brokers (HAProxy, one per availability zone) in front of the desktop hosts.
+BROKER_COUNT = 2
+# AWS keeps 5 addresses of every subnet.
+_AWS_RESERVED_ADDRESSES = 5
 
 
 @dataclass(frozen=True)
@@ -101,18 +77,16 @@ class CustomerGateway:
 
 
 @dataclass(frozen=True)
-class TeleworkConfig:
-    """Every setting of one stack, checked. Build it with `validate_config`."""
-
-    stack: str
-    region: str
+class NetworkSettings:
     availability_zones: tuple[str, str]
-    seats: int
-    users_per_host: int
     vpc_cidr: str
     edge_subnet_cidrs: tuple[str, str]
-    desktop_subnet_cidrs: tuple[str, str]
     management_subnet_cidrs: tuple[str, str]
+    desktop_subnet_cidrs: tuple[str, str]
+
+
+@dataclass(frozen=True)
+class RemoteAccessSettings:
     client_vpn_cidr: str
     client_vpn_server_certificate_arn: str
     client_vpn_root_certificate_arn: str
@@ -122,22 +96,6 @@ class TeleworkConfig:
     vpn_gateway_count: int
     vpn_gateway_instance_type: str
     customer_gateways: tuple[CustomerGateway, ...]
-    desktop_instance_type: str
-    desktop_volume_gb: int
-    work_start_hour: int
-    work_end_hour: int
-    off_hours_hosts: int
-    log_server_instance_type: str
-    log_volume_gb: int
-    log_retention_days: int
-    archive_retention_days: int
-    archive_lock_mode: LockMode
-    package_proxy_instance_type: str
-
-    @property
-    def desktop_hosts(self) -> int:
-        """Remote-desktop hosts needed for every seat at once during working hours."""
-        return desktop_hosts_for(self.seats, self.users_per_host)
 
     @property
     def office_cidrs(self) -> tuple[str, ...]:
@@ -155,190 +113,260 @@ class TeleworkConfig:
         return self.client_vpn_saml_provider_arn is not None
 
 
+@dataclass(frozen=True)
+class DesktopSettings:
+    seats: int
+    users_per_host: int
+    desktop_instance_type: str
+    desktop_volume_gb: int
+    work_start_hour: int
+    work_end_hour: int
+    off_hours_hosts: int
+    broker_instance_type: str
+
+    @property
+    def desktop_hosts(self) -> int:
+        """Remote-desktop hosts needed for every seat at once during working hours."""
+        return desktop_hosts_for(self.seats, self.users_per_host)
+
+
+@dataclass(frozen=True)
+class LoggingSettings:
+    log_server_instance_type: str
+    log_volume_gb: int
+    log_retention_days: int
+    archive_retention_days: int
+    archive_lock_mode: LockMode
+
+
+@dataclass(frozen=True)
+class PackageSettings:
+    package_proxy_instance_type: str
+
+
+@dataclass(frozen=True)
+class TeleworkConfig:
+    """Every setting of one stack, checked and grouped by area. Build it with `validate_config`."""
+
+    stack: str
+    region: str
+    network: NetworkSettings
+    remote_access: RemoteAccessSettings
+    desktops: DesktopSettings
+    logging: LoggingSettings
+    packages: PackageSettings
+
+    def area(self, name: str) -> object:
+        """The settings object of a key's area (`ConfigKey.area`)."""
+        areas: dict[str, object] = {
+            "region": self,
+            "network": self.network,
+            "remote access": self.remote_access,
+            "desktops": self.desktops,
+            "logging": self.logging,
+            "packages": self.packages,
+        }
+        return areas[name]
+
+
 def desktop_hosts_for(seats: int, users_per_host: int) -> int:
     """Hosts needed so that `seats` users can work at once with `users_per_host` each."""
     return math.ceil(seats / users_per_host)
 
 
-# --- the keys, with their defaults --------------------------------------------------------
-
-DEFAULTS: dict[str, object] = {
-    "users_per_host": 10,
-    "vpc_cidr": "10.40.0.0/16",
-    "edge_subnet_cidrs": ["10.40.0.0/24", "10.40.1.0/24"],
-    "management_subnet_cidrs": ["10.40.8.0/24", "10.40.9.0/24"],
-    "desktop_subnet_cidrs": ["10.40.16.0/20", "10.40.32.0/20"],
-    "client_vpn_cidr": "10.44.0.0/20",
-    "client_vpn_saml_provider_arn": None,
-    "client_vpn_session_timeout_hours": 8,
-    "vpn_port": 1194,
-    "vpn_gateway_count": 0,
-    "vpn_gateway_instance_type": "c7i.large",
-    "customer_gateways": [],
-    "desktop_instance_type": "m7i.2xlarge",
-    "desktop_volume_gb": 60,
-    "work_start_hour": 7,
-    "work_end_hour": 22,
-    "off_hours_hosts": 1,
-    "log_server_instance_type": "m7i.large",
-    "log_volume_gb": 200,
-    "log_retention_days": 400,
-    "archive_retention_days": 1827,
-    "archive_lock_mode": "COMPLIANCE",
-    "package_proxy_instance_type": "t3.small",
-}
-REQUIRED = (
-    "seats",
-    "client_vpn_server_certificate_arn",
-    "client_vpn_root_certificate_arn",
-)
-KNOWN_KEYS = frozenset({*DEFAULTS, *REQUIRED, "availability_zones"})
+# --- areas: each reads its keys and checks the rules between them ------------------------
 
 
-def _k(key: str) -> str:
-    return f"{NAMESPACE}:{key}"
+def _zones(values: Mapping[str, object], region: str) -> tuple[str, str]:
+    raw = k.AVAILABILITY_ZONES.read(values)
+    if raw is None:
+        return k.DEFAULT_AVAILABILITY_ZONES[region]
+    allowed = f"a list of 2 different availability zones of {region}, e.g. {region}a"
+    items = list(raw)
+    pattern = re.compile(re.escape(region) + r"[a-z]")
+    if len(items) != 2 or not all(isinstance(z, str) and pattern.fullmatch(z) for z in items) or items[0] == items[1]:
+        raise ConfigError(k.AVAILABILITY_ZONES.full_name, allowed, items)
+    return cast(str, items[0]), cast(str, items[1])
 
 
-# --- parsers: each one returns a typed value or raises ConfigError naming the key ---------
-
-
-def _int(key: str, value: object, low: int, high: int) -> int:
-    allowed = f"an integer from {low} to {high}"
-    if isinstance(value, bool):
-        raise ConfigError(_k(key), allowed, value)
-    if isinstance(value, str) and re.fullmatch(r"-?[0-9]+", value.strip()):
-        number = int(value.strip())
-    elif isinstance(value, int):
-        number = value
-    else:
-        raise ConfigError(_k(key), allowed, value)
-    if not low <= number <= high:
-        raise ConfigError(_k(key), allowed, number)
-    return number
-
-
-def _choice_int(key: str, value: object, choices: Sequence[int]) -> int:
-    allowed = "one of " + ", ".join(str(c) for c in choices)
-    try:
-        number = _int(key, value, min(choices), max(choices))
-    except ConfigError:
-        raise ConfigError(_k(key), allowed, value) from None
-    if number not in choices:
-        raise ConfigError(_k(key), allowed, number)
-    return number
-
-
-def _str(key: str, value: object, pattern: re.Pattern[str], allowed: str) -> str:
-    if not isinstance(value, str) or not pattern.fullmatch(value):
-        raise ConfigError(_k(key), allowed, value)
-    return value
-
-
-def _list(key: str, value: object, allowed: str) -> list[object]:
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError as err:
-            raise ConfigError(_k(key), allowed, value) from err
-    if not isinstance(value, (list, tuple)):
-        raise ConfigError(_k(key), allowed, value)
-    return list(value)
-
-
-def _network(key: str, value: object, allowed: str) -> ipaddress.IPv4Network:
-    if not isinstance(value, str):
-        raise ConfigError(_k(key), allowed, value)
-    try:
-        return ipaddress.IPv4Network(value, strict=True)
-    except ValueError as err:
-        raise ConfigError(_k(key), allowed, value) from err
-
-
-def _private(net: ipaddress.IPv4Network) -> bool:
-    return any(net.subnet_of(p) for p in _PRIVATE_V4)
-
-
-def _subnet_pair(
-    key: str, value: object, vpc: ipaddress.IPv4Network
+def _pair_in_vpc(
+    key: ConfigKey[tuple[ipaddress.IPv4Network, ipaddress.IPv4Network]],
+    values: Mapping[str, object],
+    vpc: ipaddress.IPv4Network,
 ) -> tuple[ipaddress.IPv4Network, ipaddress.IPv4Network]:
-    allowed = f"a list of 2 IPv4 CIDRs from /16 to /28 inside {_k('vpc_cidr')} ({vpc}), one per availability zone"
-    items = _list(key, value, allowed)
-    if len(items) != 2:
-        raise ConfigError(_k(key), allowed, items)
-    nets = [_network(key, item, allowed) for item in items]
-    for net in nets:
-        if not net.subnet_of(vpc) or not 16 <= net.prefixlen <= 28:
-            raise ConfigError(_k(key), allowed, items)
-    return nets[0], nets[1]
+    pair = key.read(values)
+    if not all(net.subnet_of(vpc) for net in pair):
+        allowed = f"{key.check.allowed.replace('telework:vpc_cidr', f'telework:vpc_cidr ({vpc})')}"
+        raise ConfigError(key.full_name, allowed, [str(n) for n in pair])
+    return pair
 
 
-def _customer_gateways(value: object) -> tuple[CustomerGateway, ...]:
-    key = "customer_gateways"
-    allowed = (
-        "a list of objects {name, kind (office or carrier), ip_address (public IPv4), "
-        "bgp_asn (1 to 4294967294, default 65000), cidrs (private IPv4 CIDRs)}"
+def _network(values: Mapping[str, object], region: str, desktops: DesktopSettings) -> NetworkSettings:
+    vpc = k.VPC_CIDR.read(values)
+    edge = _pair_in_vpc(k.EDGE_SUBNET_CIDRS, values, vpc)
+    management = _pair_in_vpc(k.MANAGEMENT_SUBNET_CIDRS, values, vpc)
+    desktop = _pair_in_vpc(k.DESKTOP_SUBNET_CIDRS, values, vpc)
+    # One group spreads hosts over both zones and must still fit when one zone is lost, so
+    # each desktop subnet holds every desktop host and both brokers.
+    hosts = desktops.desktop_hosts
+    if min(net.num_addresses - _AWS_RESERVED_ADDRESSES for net in desktop) < hosts + BROKER_COUNT:
+        raise ConfigError(
+            k.DESKTOP_SUBNET_CIDRS.full_name,
+            f"subnets that each hold all {hosts} desktop hosts "
+            f"({k.SEATS.full_name} {desktops.seats} / {k.USERS_PER_HOST.full_name} {desktops.users_per_host}) "
+            f"and the {BROKER_COUNT} brokers, so that one availability zone can carry the load",
+            [str(n) for n in desktop],
+        )
+    k.networks_of(
+        [(k.EDGE_SUBNET_CIDRS.full_name, n) for n in edge]
+        + [(k.MANAGEMENT_SUBNET_CIDRS.full_name, n) for n in management]
+        + [(k.DESKTOP_SUBNET_CIDRS.full_name, n) for n in desktop]
     )
-    gateways: list[CustomerGateway] = []
-    for index, item in enumerate(_list(key, value, allowed)):
-        item_key = f"{key}[{index}]"
-        if not isinstance(item, Mapping):
-            raise ConfigError(_k(item_key), allowed, item)
-        unknown = set(item) - {"name", "kind", "ip_address", "bgp_asn", "cidrs"}
-        if unknown:
-            raise ConfigError(_k(item_key), allowed, sorted(unknown))
-        name = _str(
-            f"{item_key}.name",
-            item.get("name"),
-            _GATEWAY_NAME,
-            "a lower-case name of letters, digits and hyphens (at most 31), starting with a letter",
-        )
-        kind = item.get("kind")
-        if kind not in ("office", "carrier"):
-            raise ConfigError(_k(f"{item_key}.kind"), "office or carrier", kind)
-        ip_text = item.get("ip_address")
-        ip_allowed = "the public IPv4 address of the on-premises VPN device"
-        try:
-            ip = ipaddress.IPv4Address(ip_text) if isinstance(ip_text, str) else None
-        except ValueError:
-            ip = None
-        if ip is None or any(ip in net for net in _NOT_ROUTABLE_V4):
-            raise ConfigError(_k(f"{item_key}.ip_address"), ip_allowed, ip_text)
-        asn = _int(f"{item_key}.bgp_asn", item.get("bgp_asn", 65000), 1, 4294967294)
-        cidr_allowed = "a non-empty list of private IPv4 CIDRs (RFC 1918)"
-        cidr_items = _list(f"{item_key}.cidrs", item.get("cidrs"), cidr_allowed)
-        if not cidr_items:
-            raise ConfigError(_k(f"{item_key}.cidrs"), cidr_allowed, cidr_items)
-        cidrs: list[str] = []
-        for cidr in cidr_items:
-            net = _network(f"{item_key}.cidrs", cidr, cidr_allowed)
-            if not _private(net):
-                raise ConfigError(_k(f"{item_key}.cidrs"), cidr_allowed, cidr)
-            cidrs.append(str(net))
-        gateways.append(
-            CustomerGateway(
-                name=name,
-                kind=cast(GatewayKind, kind),
-                ip_address=str(ip),
-                bgp_asn=asn,
-                cidrs=tuple(cidrs),
-            )
-        )
+    return NetworkSettings(
+        availability_zones=_zones(values, region),
+        vpc_cidr=str(vpc),
+        edge_subnet_cidrs=(str(edge[0]), str(edge[1])),
+        management_subnet_cidrs=(str(management[0]), str(management[1])),
+        desktop_subnet_cidrs=(str(desktop[0]), str(desktop[1])),
+    )
+
+
+def _gateway(index: int, item: object) -> CustomerGateway:
+    key = f"{k.CUSTOMER_GATEWAYS.full_name}[{index}]"
+    if not isinstance(item, Mapping):
+        raise ConfigError(key, k.CUSTOMER_GATEWAYS.check.allowed, item)
+    unknown = set(item) - {"name", "kind", "ip_address", "bgp_asn", "cidrs"}
+    if unknown:
+        raise ConfigError(key, k.CUSTOMER_GATEWAYS.check.allowed, sorted(unknown))
+    name = _GATEWAY_NAME(f"{key}.name", item.get("name"))
+    kind = item.get("kind")
+    if kind not in ("office", "carrier"):
+        raise ConfigError(f"{key}.kind", "office or carrier", kind)
+    ip_text = item.get("ip_address")
+    try:
+        ip = ipaddress.IPv4Address(ip_text) if isinstance(ip_text, str) else None
+    except ValueError:
+        ip = None
+    if ip is None or any(ip in net for net in _NOT_ROUTABLE_V4):
+        raise ConfigError(f"{key}.ip_address", "the public IPv4 address of the on-premises VPN device", ip_text)
+    cidr_allowed = "a non-empty list of private IPv4 CIDRs (RFC 1918)"
+    cidr_items = parse_list(f"{key}.cidrs", item.get("cidrs"), cidr_allowed)
+    if not cidr_items:
+        raise ConfigError(f"{key}.cidrs", cidr_allowed, cidr_items)
+    cidrs: list[str] = []
+    for cidr in cidr_items:
+        net = parse_network(f"{key}.cidrs", cidr, cidr_allowed)
+        if not is_private(net):
+            raise ConfigError(f"{key}.cidrs", cidr_allowed, cidr)
+        cidrs.append(str(net))
+    return CustomerGateway(
+        name=name,
+        kind=cast(GatewayKind, kind),
+        ip_address=str(ip),
+        bgp_asn=_BGP_ASN(f"{key}.bgp_asn", item.get("bgp_asn", 65000)),
+        cidrs=tuple(cidrs),
+    )
+
+
+def _customer_gateways(values: Mapping[str, object]) -> tuple[CustomerGateway, ...]:
+    gateways = tuple(_gateway(i, item) for i, item in enumerate(k.CUSTOMER_GATEWAYS.read(values)))
     names = [gw.name for gw in gateways]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
-        raise ConfigError(_k(key), "a list whose gateway names are unique", duplicates)
-    return tuple(gateways)
+        raise ConfigError(k.CUSTOMER_GATEWAYS.full_name, "a list whose gateway names are unique", duplicates)
+    for full_key in values:
+        namespace, _, name = full_key.partition(":")
+        if namespace == NAMESPACE and name.startswith(PSK_PREFIX) and name[len(PSK_PREFIX) :] not in names:
+            raise ConfigError(
+                full_key,
+                f"named after a gateway in {k.CUSTOMER_GATEWAYS.full_name} "
+                f"({', '.join(sorted(names)) or 'none configured'})",
+                full_key,
+            )
+    return gateways
 
 
-def _check_no_overlaps(labelled: Sequence[tuple[str, ipaddress.IPv4Network]]) -> None:
-    for i, (key_a, net_a) in enumerate(labelled):
-        for key_b, net_b in labelled[i + 1 :]:
-            if net_a.overlaps(net_b):
-                raise ConfigError(
-                    key_b,
-                    f"CIDRs that do not overlap {key_a} ({net_a})",
-                    str(net_b),
-                )
+def _remote_access(
+    values: Mapping[str, object], region: str, network: NetworkSettings, seats: int
+) -> RemoteAccessSettings:
+    client = k.CLIENT_VPN_CIDR.read(values)
+    if client.num_addresses < 2 * seats:
+        raise ConfigError(
+            k.CLIENT_VPN_CIDR.full_name,
+            f"{k.CLIENT_VPN_CIDR.check.allowed} with at least {2 * seats} addresses (two per seat, as AWS advises)",
+            str(client),
+        )
+    gateways = _customer_gateways(values)
+    outside: list[tuple[str, ipaddress.IPv4Network]] = [
+        (k.VPC_CIDR.full_name, ipaddress.IPv4Network(network.vpc_cidr)),
+        (k.CLIENT_VPN_CIDR.full_name, client),
+    ]
+    for index, gw in enumerate(gateways):
+        outside += [(f"{k.CUSTOMER_GATEWAYS.full_name}[{index}].cidrs", ipaddress.IPv4Network(c)) for c in gw.cidrs]
+    k.networks_of(outside)
+    certificates = {
+        key: key.read(values) for key in (k.CLIENT_VPN_SERVER_CERTIFICATE_ARN, k.CLIENT_VPN_ROOT_CERTIFICATE_ARN)
+    }
+    for key, arn in certificates.items():
+        if arn.split(":")[3] != region:
+            raise ConfigError(key.full_name, f"a certificate in the stack's region {region}", arn)
+    return RemoteAccessSettings(
+        client_vpn_cidr=str(client),
+        client_vpn_server_certificate_arn=certificates[k.CLIENT_VPN_SERVER_CERTIFICATE_ARN],
+        client_vpn_root_certificate_arn=certificates[k.CLIENT_VPN_ROOT_CERTIFICATE_ARN],
+        client_vpn_saml_provider_arn=k.CLIENT_VPN_SAML_PROVIDER_ARN.read(values),
+        client_vpn_session_timeout_hours=k.CLIENT_VPN_SESSION_TIMEOUT_HOURS.read(values),
+        vpn_port=k.VPN_PORT.read(values),
+        vpn_gateway_count=k.VPN_GATEWAY_COUNT.read(values),
+        vpn_gateway_instance_type=k.VPN_GATEWAY_INSTANCE_TYPE.read(values),
+        customer_gateways=gateways,
+    )
+
+
+def _desktops(values: Mapping[str, object]) -> DesktopSettings:
+    seats = k.SEATS.read(values)
+    users_per_host = k.USERS_PER_HOST.read(values)
+    hosts = desktop_hosts_for(seats, users_per_host)
+    work_start = k.WORK_START_HOUR.read(values)
+    work_end = k.WORK_END_HOUR.read(values)
+    if work_end <= work_start:
+        raise ConfigError(
+            k.WORK_END_HOUR.full_name,
+            f"an hour after {k.WORK_START_HOUR.full_name} ({work_start}) and at most 23",
+            work_end,
+        )
+    off_hours = k.OFF_HOURS_HOSTS.read(values)
+    if off_hours > hosts:
+        raise ConfigError(k.OFF_HOURS_HOSTS.full_name, f"an integer from 0 to {hosts}", off_hours)
+    return DesktopSettings(
+        seats=seats,
+        users_per_host=users_per_host,
+        desktop_instance_type=k.DESKTOP_INSTANCE_TYPE.read(values),
+        desktop_volume_gb=k.DESKTOP_VOLUME_GB.read(values),
+        work_start_hour=work_start,
+        work_end_hour=work_end,
+        off_hours_hosts=off_hours,
+        broker_instance_type=k.BROKER_INSTANCE_TYPE.read(values),
+    )
+
+
+def _logging(values: Mapping[str, object]) -> LoggingSettings:
+    log_days = k.LOG_RETENTION_DAYS.read(values)
+    archive_days = k.ARCHIVE_RETENTION_DAYS.read(values)
+    if archive_days < log_days:
+        raise ConfigError(
+            k.ARCHIVE_RETENTION_DAYS.full_name,
+            f"an integer from {k.LOG_RETENTION_DAYS.full_name} ({log_days}) to 36500, "
+            "so the archive keeps records at least as long as CloudWatch",
+            archive_days,
+        )
+    return LoggingSettings(
+        log_server_instance_type=k.LOG_SERVER_INSTANCE_TYPE.read(values),
+        log_volume_gb=k.LOG_VOLUME_GB.read(values),
+        log_retention_days=log_days,
+        archive_retention_days=archive_days,
+        archive_lock_mode=cast(LockMode, k.ARCHIVE_LOCK_MODE.read(values)),
+    )
 
 
 def validate_config(raw: Mapping[str, object], stack: str) -> TeleworkConfig:
@@ -347,234 +375,42 @@ def validate_config(raw: Mapping[str, object], stack: str) -> TeleworkConfig:
     `raw` maps full keys (`telework:seats`, `aws:region`) to values, as strings the way the
     Pulumi CLI stores them or as plain Python values. Keys not set take their default.
     """
-    gateway_names: set[str] = set()
-    values: dict[str, object] = dict(DEFAULTS)
-    for full_key, value in raw.items():
-        namespace, _, key = full_key.partition(":")
-        if namespace != NAMESPACE:
-            continue
-        if key not in KNOWN_KEYS and not key.startswith(_PSK_PREFIX):
-            raise ConfigError(
-                full_key,
-                "one of the documented keys (" + ", ".join(sorted(KNOWN_KEYS)) + ")",
-                value,
-            )
-        values[key] = value
-
-    for key in REQUIRED:
-        if values.get(key) is None:
-            raise ConfigError(_k(key), "set (it has no default)", None)
-
-    region = raw.get("aws:region", DEFAULT_REGION)
-    if region not in DEFAULT_AVAILABILITY_ZONES:
-        raise ConfigError(
-            "aws:region",
-            "one of " + ", ".join(DEFAULT_AVAILABILITY_ZONES) + " (the ward's data stays in Japan)",
-            region,
-        )
-
-    az_allowed = f"a list of 2 different availability zones of {region}, e.g. {region}a"
-    zones_raw = values.get("availability_zones")
-    if zones_raw is None:
-        zones = DEFAULT_AVAILABILITY_ZONES[region]
-    else:
-        items = _list("availability_zones", zones_raw, az_allowed)
-        az_pattern = re.compile(re.escape(region) + r"[a-z]")
-        if (
-            len(items) != 2
-            or not all(isinstance(z, str) and az_pattern.fullmatch(z) for z in items)
-            or items[0] == items[1]
-        ):
-            raise ConfigError(_k("availability_zones"), az_allowed, items)
-        zones = (cast(str, items[0]), cast(str, items[1]))
-
-    seats = _int("seats", values["seats"], 1, MAX_SEATS)
-    users_per_host = _int("users_per_host", values["users_per_host"], 1, MAX_USERS_PER_HOST)
-    hosts = desktop_hosts_for(seats, users_per_host)
-
-    vpc_allowed = "a private IPv4 CIDR (RFC 1918) from /16 to /24"
-    vpc = _network("vpc_cidr", values["vpc_cidr"], vpc_allowed)
-    if not _private(vpc) or not 16 <= vpc.prefixlen <= 24:
-        raise ConfigError(_k("vpc_cidr"), vpc_allowed, values["vpc_cidr"])
-
-    edge = _subnet_pair("edge_subnet_cidrs", values["edge_subnet_cidrs"], vpc)
-    management = _subnet_pair("management_subnet_cidrs", values["management_subnet_cidrs"], vpc)
-    desktop = _subnet_pair("desktop_subnet_cidrs", values["desktop_subnet_cidrs"], vpc)
-    # AWS keeps 5 addresses of every subnet; one ASG spreads hosts over both zones and must
-    # still fit when one zone is lost, so each desktop subnet must hold every host.
-    room = min(net.num_addresses - 5 for net in desktop)
-    if room < hosts:
-        raise ConfigError(
-            _k("desktop_subnet_cidrs"),
-            f"subnets that each hold all {hosts} desktop hosts "
-            f"({_k('seats')} {seats} / {_k('users_per_host')} {users_per_host}), "
-            "so that one availability zone can carry the load",
-            [str(n) for n in desktop],
-        )
-
-    client_allowed = (
-        f"a private IPv4 CIDR from /12 to /22 with at least {2 * seats} addresses (two per seat, as AWS advises)"
-    )
-    client = _network("client_vpn_cidr", values["client_vpn_cidr"], client_allowed)
-    if not _private(client) or not 12 <= client.prefixlen <= 22 or client.num_addresses < 2 * seats:
-        raise ConfigError(_k("client_vpn_cidr"), client_allowed, values["client_vpn_cidr"])
-
-    gateways = _customer_gateways(values["customer_gateways"])
-    gateway_names = {gw.name for gw in gateways}
-    for key in values:
-        if key.startswith(_PSK_PREFIX) and key[len(_PSK_PREFIX) :] not in gateway_names:
-            raise ConfigError(
-                _k(key),
-                f"named after a gateway in {_k('customer_gateways')} "
-                f"({', '.join(sorted(gateway_names)) or 'none configured'})",
-                key,
-            )
-
-    labelled: list[tuple[str, ipaddress.IPv4Network]] = [
-        (_k("edge_subnet_cidrs"), edge[0]),
-        (_k("edge_subnet_cidrs"), edge[1]),
-        (_k("management_subnet_cidrs"), management[0]),
-        (_k("management_subnet_cidrs"), management[1]),
-        (_k("desktop_subnet_cidrs"), desktop[0]),
-        (_k("desktop_subnet_cidrs"), desktop[1]),
-    ]
-    _check_no_overlaps(labelled)
-    outside: list[tuple[str, ipaddress.IPv4Network]] = [
-        (_k("vpc_cidr"), vpc),
-        (_k("client_vpn_cidr"), client),
-    ]
-    for index, gw in enumerate(gateways):
-        outside.extend((_k(f"customer_gateways[{index}].cidrs"), ipaddress.IPv4Network(c)) for c in gw.cidrs)
-    _check_no_overlaps(outside)
-
-    server_arn = _str(
-        "client_vpn_server_certificate_arn",
-        values["client_vpn_server_certificate_arn"],
-        _ACM_ARN,
-        "the ARN of the VPN server certificate in ACM (arn:aws:acm:REGION:ACCOUNT:certificate/ID)",
-    )
-    root_arn = _str(
-        "client_vpn_root_certificate_arn",
-        values["client_vpn_root_certificate_arn"],
-        _ACM_ARN,
-        "the ARN of the client CA certificate in ACM (arn:aws:acm:REGION:ACCOUNT:certificate/ID)",
-    )
-    for key, arn in (
-        ("client_vpn_server_certificate_arn", server_arn),
-        ("client_vpn_root_certificate_arn", root_arn),
-    ):
-        if arn.split(":")[3] != region:
-            raise ConfigError(_k(key), f"a certificate in the stack's region {region}", arn)
-    saml_value = values["client_vpn_saml_provider_arn"]
-    saml_arn = (
-        None
-        if saml_value in (None, "")
-        else _str(
-            "client_vpn_saml_provider_arn",
-            saml_value,
-            _SAML_ARN,
-            "empty or the ARN of the ward's IAM SAML provider (arn:aws:iam::ACCOUNT:saml-provider/NAME)",
-        )
-    )
-
-    instance_allowed = "an EC2 instance type such as m7i.large"
-    work_start = _int("work_start_hour", values["work_start_hour"], 0, 22)
-    work_end = _int("work_end_hour", values["work_end_hour"], 1, 23)
-    if work_end <= work_start:
-        raise ConfigError(
-            _k("work_end_hour"),
-            f"an hour after {_k('work_start_hour')} ({work_start}) and at most 23",
-            work_end,
-        )
-
-    log_days = _choice_int("log_retention_days", values["log_retention_days"], CLOUDWATCH_RETENTION_DAYS)
-    archive_days = _int("archive_retention_days", values["archive_retention_days"], 1, 36500)
-    if archive_days < log_days:
-        raise ConfigError(
-            _k("archive_retention_days"),
-            f"an integer from {_k('log_retention_days')} ({log_days}) to 36500, "
-            "so the archive keeps records at least as long as CloudWatch",
-            archive_days,
-        )
-    lock_mode = values["archive_lock_mode"]
-    if lock_mode not in ("GOVERNANCE", "COMPLIANCE"):
-        raise ConfigError(_k("archive_lock_mode"), "GOVERNANCE or COMPLIANCE", lock_mode)
-
+    k.check_known(raw)
+    values = {key: value for key, value in raw.items() if key.partition(":")[0] in (NAMESPACE, "aws")}
+    for name in k.REQUIRED_KEYS:
+        if values.get(name) is None:
+            raise ConfigError(name, "set (it has no default)", None)
+    region = k.REGION.read(values)
+    desktops = _desktops(values)
+    network = _network(values, region, desktops)
     return TeleworkConfig(
         stack=stack,
         region=region,
-        availability_zones=zones,
-        seats=seats,
-        users_per_host=users_per_host,
-        vpc_cidr=str(vpc),
-        edge_subnet_cidrs=(str(edge[0]), str(edge[1])),
-        desktop_subnet_cidrs=(str(desktop[0]), str(desktop[1])),
-        management_subnet_cidrs=(str(management[0]), str(management[1])),
-        client_vpn_cidr=str(client),
-        client_vpn_server_certificate_arn=server_arn,
-        client_vpn_root_certificate_arn=root_arn,
-        client_vpn_saml_provider_arn=saml_arn,
-        client_vpn_session_timeout_hours=_choice_int(
-            "client_vpn_session_timeout_hours",
-            values["client_vpn_session_timeout_hours"],
-            CLIENT_VPN_SESSION_TIMEOUT_HOURS,
-        ),
-        vpn_port=_choice_int("vpn_port", values["vpn_port"], VPN_PORTS),
-        vpn_gateway_count=_int("vpn_gateway_count", values["vpn_gateway_count"], 0, MAX_VPN_GATEWAYS),
-        vpn_gateway_instance_type=_str(
-            "vpn_gateway_instance_type",
-            values["vpn_gateway_instance_type"],
-            _INSTANCE_TYPE,
-            instance_allowed,
-        ),
-        customer_gateways=gateways,
-        desktop_instance_type=_str(
-            "desktop_instance_type",
-            values["desktop_instance_type"],
-            _INSTANCE_TYPE,
-            instance_allowed,
-        ),
-        desktop_volume_gb=_int("desktop_volume_gb", values["desktop_volume_gb"], 20, 1024),
-        work_start_hour=work_start,
-        work_end_hour=work_end,
-        off_hours_hosts=_int("off_hours_hosts", values["off_hours_hosts"], 0, hosts),
-        log_server_instance_type=_str(
-            "log_server_instance_type",
-            values["log_server_instance_type"],
-            _INSTANCE_TYPE,
-            instance_allowed,
-        ),
-        log_volume_gb=_int("log_volume_gb", values["log_volume_gb"], 20, 16384),
-        log_retention_days=log_days,
-        archive_retention_days=archive_days,
-        archive_lock_mode=lock_mode,
-        package_proxy_instance_type=_str(
-            "package_proxy_instance_type",
-            values["package_proxy_instance_type"],
-            _INSTANCE_TYPE,
-            instance_allowed,
-        ),
+        network=network,
+        remote_access=_remote_access(values, region, network, desktops.seats),
+        desktops=desktops,
+        logging=_logging(values),
+        packages=PackageSettings(package_proxy_instance_type=k.PACKAGE_PROXY_INSTANCE_TYPE.read(values)),
     )
 
 
 def _configured_values() -> dict[str, object]:
-    """Every `telework:` and `aws:region` value the Pulumi runtime holds for this stack."""
-    from pulumi.runtime.config import (
-        CONFIG,
-        get_config_env,
-    )  # the runtime's own config map
+    """Every `telework:` value and `aws:region` the stack sets, read through the public SDK.
 
-    keys = {k for k in (*CONFIG.get(), *get_config_env()) if k.startswith(f"{NAMESPACE}:")}
+    The CLI hands the program its configuration as `PULUMI_CONFIG`; `get_config_env` is the
+    SDK's public reader of it, and lists the keys so that a misspelt one can be refused.
+    """
+    keys = sorted(key for key in pulumi.runtime.get_config_env() if key.startswith(f"{NAMESPACE}:"))
     raw: dict[str, object] = {}
-    for full_key in sorted(keys):
-        namespace, _, key = full_key.partition(":")
-        if key.startswith(_PSK_PREFIX):
+    for full_key in keys:
+        namespace, _, name = full_key.partition(":")
+        if name.startswith(PSK_PREFIX):
             raw[full_key] = "(secret)"  # checked for its name only; read with require_secret
             continue
-        raw[full_key] = pulumi.Config(namespace).get(key)
+        raw[full_key] = pulumi.Config(namespace).get(name)
     region = pulumi.Config("aws").get("region")
     if region is not None:
-        raw["aws:region"] = region
+        raw[k.REGION.full_name] = region
     return raw
 
 
@@ -586,23 +422,23 @@ def load_config() -> TeleworkConfig:
 def load_tunnel_secrets(cfg: TeleworkConfig) -> dict[str, pulumi.Output[str]]:
     """The pre-shared key of each site-to-site gateway, `telework:vpn_psk_<name>` (secret)."""
     config = pulumi.Config(NAMESPACE)
-    return {gw.name: config.require_secret(f"{_PSK_PREFIX}{gw.name}") for gw in cfg.customer_gateways}
+    return {
+        gw.name: config.require_secret(k.full_name_of_secret(gw.name).partition(":")[2])
+        for gw in cfg.remote_access.customer_gateways
+    }
 
 
-def tunnel_secret_key(gateway_name: str) -> str:
-    """The config key that holds a gateway's pre-shared key."""
-    return _k(f"{_PSK_PREFIX}{gateway_name}")
+def _plain(value: object) -> Any:
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, CustomerGateway):
+        return {"name": value.name, "kind": value.kind, "ip_address": value.ip_address, "bgp_asn": value.bgp_asn}
+    return value
 
 
 def as_json(cfg: TeleworkConfig) -> dict[str, Any]:
-    """The configuration as plain data, for the stack outputs a reviewer reads in the preview."""
-    return {
-        "seats": cfg.seats,
-        "users_per_host": cfg.users_per_host,
-        "desktop_hosts": cfg.desktop_hosts,
-        "region": cfg.region,
-        "availability_zones": list(cfg.availability_zones),
-        "log_retention_days": cfg.log_retention_days,
-        "archive_retention_days": cfg.archive_retention_days,
-        "client_vpn_mfa": cfg.mfa_on_client_vpn,
-    }
+    """Every setting of `config_keys.KEYS` as plain data, for the stack output a reviewer reads."""
+    view: dict[str, Any] = {key.name: _plain(getattr(cfg.area(key.area), key.name)) for key in k.KEYS}
+    view["desktop_hosts"] = cfg.desktops.desktop_hosts
+    view["client_vpn_mfa"] = cfg.remote_access.mfa_on_client_vpn
+    return view

@@ -1,30 +1,49 @@
-"""The remote-desktop hosts: a launch template, an Auto Scaling group and an RDP entry point.
+"""The remote-desktop hosts: a launch template, an Auto Scaling group and its schedules.
 
 Sizing: `ceil(seats / users_per_host)` hosts during working hours, spread over the two desktop
 subnets; outside working hours (and at weekends) a schedule keeps `off_hours_hosts` running for
-staff on call or working through a disaster. Users reach a host through an internal network
-load balancer on 3389 with source-IP stickiness, so a reconnecting user returns to the same
-session; the balancer's own security group is the only source the desktops accept RDP from.
+staff on call or working through a disaster. The group grows an hour before `work_start_hour`,
+the time a fresh host needs to configure itself, so every host takes sessions when work starts.
 
-Every host: the Debian 13 image, IMDSv2 only, an encrypted root volume (KMS), no public
-address, the SSM instance profile, and the tags the Ansible inventory groups by.
+A new host configures itself before it counts (`infra.desktop_lifecycle`: launch hook, site
+playbook on the host); a leaving host drains first (terminate hook). An instance refresh rolls
+a new launch template through one host at a time, launching the new host before the old one
+leaves (at least 100 % of the capacity stays in service) and skipping hosts already current.
+Users reach the hosts through the session brokers (`infra.session_brokers`); the desktops
+accept RDP from the brokers only.
+
+Every host: the Debian 13 image, IMDSv2 only (hop limit 1, root only), an encrypted root volume
+(KMS) under the image's own root device name, no public address, the SSM instance profile,
+and the tags the Ansible inventory groups by.
 """
 
 from __future__ import annotations
 
 import base64
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
-from infra.debian_image import ROOT_DEVICE
 from infra.ec2_host import IMDS_HOP_LIMIT, IMDS_TOKENS, VOLUME_TYPE
+from infra.host_context import HostContext
 from infra.tagging import Role, Zone, base_tags, host_tags
+from infra.user_data import ssm_bootstrap
 
-RDP_PORT = 3389
 TIME_ZONE = "Asia/Tokyo"
 WORKING_DAYS = "1-5"  # Monday to Friday; public holidays are not known to cron
+DAYS_BEFORE_WORKING_DAYS = "0-4"  # Sunday to Thursday, for a warm-up that starts the day before
+CONFIGURE_LEAD_HOURS = 1
+# Instance refresh: never below the working capacity; one extra host at a time (up to 200 %).
+REFRESH_MIN_HEALTHY_PERCENT = 100
+REFRESH_MAX_HEALTHY_PERCENT = 110
+
+
+def group_name(stack: str) -> str:
+    """The desktop group's name (known before it exists: the lifecycle rules match it)."""
+    return f"telework-{stack}-desktops"
 
 
 @dataclass(frozen=True)
@@ -37,8 +56,17 @@ class DesktopSizing:
     work_end_hour: int
 
     @property
+    def max_hosts(self) -> int:
+        """Room above the working capacity for an instance refresh's extra hosts."""
+        return self.hosts + max(1, math.ceil(self.hosts * (REFRESH_MAX_HEALTHY_PERCENT - 100) / 100))
+
+    @property
     def scale_up_recurrence(self) -> str:
-        return f"0 {self.work_start_hour} * * {WORKING_DAYS}"
+        """`CONFIGURE_LEAD_HOURS` before work starts, on working days (Tokyo time)."""
+        hour = self.work_start_hour - CONFIGURE_LEAD_HOURS
+        if hour < 0:
+            return f"0 {hour + 24} * * {DAYS_BEFORE_WORKING_DAYS}"
+        return f"0 {hour} * * {WORKING_DAYS}"
 
     @property
     def scale_down_recurrence(self) -> str:
@@ -47,34 +75,31 @@ class DesktopSizing:
 
 @dataclass(frozen=True)
 class DesktopsArgs:
-    stack: str
+    context: HostContext
     sizing: DesktopSizing
-    image_id: pulumi.Input[str]
     instance_type: str
     volume_gb: int
-    vpc_id: pulumi.Input[str]
-    subnet_ids: list[pulumi.Output[str]]
+    subnet_ids: Sequence[pulumi.Input[str]]
     desktop_security_group_id: pulumi.Input[str]
-    rdp_entry_security_group_id: pulumi.Input[str]
     instance_profile_arn: pulumi.Input[str]
-    kms_key_arn: pulumi.Input[str]
-    ssm_bucket_name: pulumi.Input[str]
-    user_data: pulumi.Input[str]
+    # The stack's own Auto Scaling service-linked role (the key policy names it).
+    service_linked_role_arn: pulumi.Input[str]
+    lifecycle_hooks: Sequence[aws.autoscaling.GroupInitialLifecycleHookArgs]
+    # Resources that must exist before the first host launches (the hooks' EventBridge rules).
+    launch_after: Sequence[pulumi.Resource]
 
 
 class Desktops(pulumi.ComponentResource):
-    """Launch template, Auto Scaling group, working-hours schedules and the RDP balancer."""
+    """Launch template, Auto Scaling group with lifecycle hooks and refresh, schedules."""
 
     group_name: pulumi.Output[str]
-    rdp_address: pulumi.Output[str]
-    hosts: int
 
     def __init__(self, name: str, args: DesktopsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("telework:compute:Desktops", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        stack = args.stack
+        context = args.context
+        stack = context.stack
         sizing = args.sizing
-        self.hosts = sizing.hosts
 
         tags = host_tags(
             stack,
@@ -82,12 +107,12 @@ class Desktops(pulumi.ComponentResource):
             Role.REMOTE_DESKTOP,
             Zone.DESKTOP,
             "TW-01 TW-02 TW-03 TW-06 TW-07 TW-10",
-            args.ssm_bucket_name,
+            context.ssm_bucket_name,
         )
         template = aws.ec2.LaunchTemplate(
             f"{name}-template",
             description="telework remote-desktop host (xrdp session host)",
-            image_id=args.image_id,
+            image_id=context.image.id,
             instance_type=args.instance_type,
             iam_instance_profile=aws.ec2.LaunchTemplateIamInstanceProfileArgs(arn=args.instance_profile_arn),
             metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
@@ -97,12 +122,12 @@ class Desktops(pulumi.ComponentResource):
             ),
             block_device_mappings=[
                 aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
-                    device_name=ROOT_DEVICE,
+                    device_name=context.image.root_device_name,
                     ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
                         volume_type=VOLUME_TYPE,
                         volume_size=args.volume_gb,
                         encrypted="true",
-                        kms_key_id=args.kms_key_arn,
+                        kms_key_id=context.kms_key_arn,
                         delete_on_termination="true",
                     ),
                 )
@@ -116,7 +141,7 @@ class Desktops(pulumi.ComponentResource):
                 )
             ],
             monitoring=aws.ec2.LaunchTemplateMonitoringArgs(enabled=True),
-            user_data=pulumi.Output.from_input(args.user_data).apply(
+            user_data=ssm_bootstrap(context.region, context.proxy_address).apply(
                 lambda script: base64.b64encode(script.encode()).decode()
             ),
             tag_specifications=[
@@ -128,60 +153,40 @@ class Desktops(pulumi.ComponentResource):
             opts=child,
         )
 
-        balancer = aws.lb.LoadBalancer(
-            f"{name}-rdp",
-            internal=True,
-            load_balancer_type="network",
-            subnets=args.subnet_ids,
-            security_groups=[args.rdp_entry_security_group_id],
-            enable_cross_zone_load_balancing=True,
-            tags=base_tags(stack, "rdp-entry"),
-            opts=child,
-        )
-        target_group = aws.lb.TargetGroup(
-            f"{name}-rdp",
-            port=RDP_PORT,
-            protocol="TCP",
-            vpc_id=args.vpc_id,
-            target_type="instance",
-            # The desktops see the user's VPN address in their own logs (TW-09).
-            preserve_client_ip="true",
-            stickiness=aws.lb.TargetGroupStickinessArgs(type="source_ip", enabled=True),
-            deregistration_delay=300,
-            health_check=aws.lb.TargetGroupHealthCheckArgs(protocol="TCP", port=str(RDP_PORT), interval=30),
-            tags=base_tags(stack, "rdp-targets"),
-            opts=child,
-        )
-        aws.lb.Listener(
-            f"{name}-rdp",
-            load_balancer_arn=balancer.arn,
-            port=RDP_PORT,
-            protocol="TCP",
-            default_actions=[aws.lb.ListenerDefaultActionArgs(type="forward", target_group_arn=target_group.arn)],
-            opts=child,
-        )
-        self.rdp_address = balancer.dns_name
-
         group = aws.autoscaling.Group(
             f"{name}-group",
-            vpc_zone_identifiers=args.subnet_ids,
+            name=group_name(stack),
+            vpc_zone_identifiers=list(args.subnet_ids),
             min_size=sizing.hosts,
-            max_size=sizing.hosts,
+            max_size=sizing.max_hosts,
             desired_capacity=sizing.hosts,
             launch_template=aws.autoscaling.GroupLaunchTemplateArgs(
                 id=template.id, version=template.latest_version.apply(str)
             ),
-            target_group_arns=[target_group.arn],
-            health_check_type="ELB",
-            health_check_grace_period=900,
-            # Scale-in ends sessions: take the newest hosts first, the ones with fewest users.
+            service_linked_role_arn=args.service_linked_role_arn,
+            initial_lifecycle_hooks=list(args.lifecycle_hooks),
+            # The brokers check the hosts' RDP port; the group replaces hosts whose instance
+            # fails. With a launch hook the grace period starts only once the host is configured.
+            health_check_type="EC2",
+            health_check_grace_period=300,
+            instance_refresh=aws.autoscaling.GroupInstanceRefreshArgs(
+                strategy="Rolling",
+                preferences=aws.autoscaling.GroupInstanceRefreshPreferencesArgs(
+                    min_healthy_percentage=REFRESH_MIN_HEALTHY_PERCENT,
+                    max_healthy_percentage=REFRESH_MAX_HEALTHY_PERCENT,
+                    skip_matching=True,
+                ),
+            ),
+            # Scale-in drains hosts first (terminate hook); take the newest, which have fewest users.
             termination_policies=["NewestInstance"],
             tags=[
                 aws.autoscaling.GroupTagArgs(key=key, value=value, propagate_at_launch=False)
                 for key, value in base_tags(stack, "desktop-group").items()
             ],
             # The schedules below move capacity; `pulumi up` at night must not undo them.
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["desiredCapacity", "minSize"]),
+            opts=pulumi.ResourceOptions(
+                parent=self, ignore_changes=["desiredCapacity", "minSize"], depends_on=list(args.launch_after)
+            ),
         )
         self.group_name = group.name
 
@@ -192,7 +197,7 @@ class Desktops(pulumi.ComponentResource):
             recurrence=sizing.scale_up_recurrence,
             time_zone=TIME_ZONE,
             min_size=sizing.hosts,
-            max_size=sizing.hosts,
+            max_size=sizing.max_hosts,
             desired_capacity=sizing.hosts,
             opts=child,
         )
@@ -203,8 +208,8 @@ class Desktops(pulumi.ComponentResource):
             recurrence=sizing.scale_down_recurrence,
             time_zone=TIME_ZONE,
             min_size=sizing.off_hours_hosts,
-            max_size=sizing.hosts,
+            max_size=sizing.max_hosts,
             desired_capacity=sizing.off_hours_hosts,
             opts=child,
         )
-        self.register_outputs({"group_name": self.group_name, "rdp_address": self.rdp_address})
+        self.register_outputs({"group_name": self.group_name})

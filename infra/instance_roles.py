@@ -1,8 +1,12 @@
-"""IAM roles and instance profiles for the hosts: SSM management, nothing more by default.
+"""IAM roles and instance profiles for the hosts: SSM management and the site bundle, no more.
 
 Every host is managed through AWS Systems Manager (no SSH from anywhere, no bastion): the role
-carries the AWS-managed `AmazonSSMManagedInstanceCore` policy and may read and write the Ansible
-SSM transfer bucket. A role may add statements (the log server writes to the archive).
+carries the AWS-managed `AmazonSSMManagedInstanceCore` policy, may read the one site bundle
+object it configures itself from, and may list instances (the Ansible AWS inventory the site
+playbook runs with). It has no access to the Ansible SSM transfer bucket: the controller hands
+the host presigned URLs for each file (amazon.aws.aws_ssm), so a staff member who got hold of
+a desktop's credentials could neither read other hosts' transfers nor write anywhere. A role
+may add statements (the log server appends to the archive).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ SSM_CORE_POLICY = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
 @dataclass(frozen=True)
 class InstanceRoleArgs:
     stack: str
-    ssm_transfer_bucket_arn: pulumi.Input[str]
+    site_bundle_object_arn: pulumi.Input[str]
     extra_statements: Sequence[Mapping[str, Any]] = field(default_factory=tuple)
 
 
@@ -59,25 +63,25 @@ class InstanceRole(pulumi.ComponentResource):
             opts=child,
         )
         aws.iam.RolePolicyAttachment(f"{name}-ssm-core", role=role.name, policy_arn=SSM_CORE_POLICY, opts=child)
-        bucket = args.ssm_transfer_bucket_arn
         statements: list[Mapping[str, Any]] = [
             {
-                "Sid": "AnsibleSsmTransfer",
+                "Sid": "SiteBundleRead",
                 "Effect": "Allow",
-                "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-                "Resource": pulumi.Output.concat(bucket, "/*"),
+                "Action": ["s3:GetObject"],
+                "Resource": args.site_bundle_object_arn,
             },
             {
-                "Sid": "AnsibleSsmTransferList",
+                # The Ansible AWS inventory (aws_ec2) the site playbook runs with on the host.
+                "Sid": "InventoryRead",
                 "Effect": "Allow",
-                "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
-                "Resource": bucket,
+                "Action": ["ec2:DescribeInstances"],
+                "Resource": "*",
             },
             *args.extra_statements,
         ]
         aws.iam.RolePolicy(
             f"{name}-access",
-            role=role.id,
+            role=role.name,
             policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": statements}),
             opts=child,
         )

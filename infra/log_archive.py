@@ -4,6 +4,13 @@ CloudWatch Logs holds the VPC flow log, the Client VPN connection log and the si
 tunnel logs for `log_retention_days`. The log server ships everything it receives to the
 archive bucket, where Object Lock keeps each object unchangeable for `archive_retention_days`
 and a lifecycle rule moves it to Glacier Instant Retrieval, then deletes it when retention ends.
+
+The key may not be scheduled for deletion or disabled by anyone: under a COMPLIANCE lock that
+would make five years of records unreadable while they cannot be deleted. Lifting that takes a
+change of the key policy, which goes through this program's preview, review and policy pack.
+The Auto Scaling service-linked role that launches the desktops may use the key for their
+volumes; it is the stack's own role (`infra.service_roles`), because KMS refuses a key policy
+that names a principal that does not exist yet.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from infra.tagging import PURPOSE_LOG_ARCHIVE, base_tags
 # Log groups by what they hold; names are /telework/<stack>/<key>.
 LOG_GROUPS = ("vpc-flow-logs", "client-vpn", "site-to-site-vpn")
 GLACIER_AFTER_DAYS = 90
+KEY_DESTRUCTION = ("kms:ScheduleKeyDeletion", "kms:DisableKey")
 
 
 @dataclass(frozen=True)
@@ -28,6 +36,9 @@ class LogArchiveArgs:
     log_retention_days: int
     archive_retention_days: int
     archive_lock_mode: str
+    account_id: pulumi.Input[str]
+    # The service-linked role Auto Scaling launches the desktops with (created in the stack).
+    volume_service_role_arn: pulumi.Input[str]
 
 
 class LogArchive(pulumi.ComponentResource):
@@ -47,14 +58,9 @@ class LogArchive(pulumi.ComponentResource):
     ) -> None:
         super().__init__("telework:logging:LogArchive", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
-        account_id = account.account_id
+        account_id = args.account_id
         root = pulumi.Output.concat("arn:aws:iam::", account_id, ":root")
-        asg_role = pulumi.Output.concat(
-            "arn:aws:iam::",
-            account_id,
-            ":role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling",
-        )
+        asg_role = args.volume_service_role_arn
         key_use = [
             "kms:Encrypt",
             "kms:Decrypt",
@@ -71,6 +77,14 @@ class LogArchive(pulumi.ComponentResource):
                 {
                     "Version": "2012-10-17",
                     "Statement": [
+                        {
+                            # TW-09: no one may destroy the key the locked archive needs.
+                            "Sid": "NoOneDeletesOrDisablesTheKey",
+                            "Effect": "Deny",
+                            "Principal": "*",
+                            "Action": list(KEY_DESTRUCTION),
+                            "Resource": "*",
+                        },
                         {
                             "Sid": "AccountAdministers",
                             "Effect": "Allow",

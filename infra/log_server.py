@@ -1,8 +1,10 @@
 """The log server (TW-09): receives every host's records over RELP/TLS on 6514 (TW-08).
 
 One instance in the first management subnet with an encrypted, protected data volume for
-per-host storage and the disk-assisted queues; it may only add objects to the archive bucket
-(it cannot delete them, and Object Lock would refuse anyway).
+per-host storage and the disk-assisted queues, and termination protection. It may only add
+objects to the archive bucket (it cannot delete them, and Object Lock would refuse anyway);
+uploads are SSE-KMS, and a multipart upload (any large file) needs `kms:Decrypt` as well as
+`kms:GenerateDataKey` on the key, through S3 only.
 """
 
 from __future__ import annotations
@@ -13,26 +15,20 @@ from dataclasses import dataclass
 import pulumi
 
 from infra.ec2_host import Ec2Host, Ec2HostArgs
+from infra.host_context import HostContext
 from infra.instance_roles import InstanceRole, InstanceRoleArgs
 from infra.tagging import Role, Zone
-from infra.user_data import ssm_bootstrap
 
 
 @dataclass(frozen=True)
 class LogServerArgs:
-    stack: str
-    region: str
-    image_id: pulumi.Input[str]
+    context: HostContext
     instance_type: str
     volume_gb: int
     subnet_id: pulumi.Input[str]
     availability_zone: str
     security_group_ids: Sequence[pulumi.Input[str]]
-    kms_key_arn: pulumi.Input[str]
     archive_bucket_arn: pulumi.Input[str]
-    ssm_bucket_name: pulumi.Input[str]
-    ssm_bucket_arn: pulumi.Input[str]
-    proxy_address: pulumi.Input[str]
 
 
 class LogServer(pulumi.ComponentResource):
@@ -44,23 +40,25 @@ class LogServer(pulumi.ComponentResource):
     def __init__(self, name: str, args: LogServerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("telework:logging:LogServer", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        context = args.context
         role = InstanceRole(
             name,
             InstanceRoleArgs(
-                stack=args.stack,
-                ssm_transfer_bucket_arn=args.ssm_bucket_arn,
+                stack=context.stack,
+                site_bundle_object_arn=context.site_bundle_object_arn,
                 extra_statements=(
                     {
                         "Sid": "ArchiveAppendOnly",
                         "Effect": "Allow",
-                        "Action": ["s3:PutObject"],
+                        "Action": ["s3:PutObject", "s3:AbortMultipartUpload"],
                         "Resource": pulumi.Output.concat(args.archive_bucket_arn, "/*"),
                     },
                     {
                         "Sid": "ArchiveEncrypt",
                         "Effect": "Allow",
-                        "Action": ["kms:GenerateDataKey", "kms:Encrypt"],
-                        "Resource": args.kms_key_arn,
+                        "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+                        "Resource": context.kms_key_arn,
+                        "Condition": {"StringEquals": {"kms:ViaService": f"s3.{context.region}.amazonaws.com"}},
                     },
                 ),
             ),
@@ -69,20 +67,17 @@ class LogServer(pulumi.ComponentResource):
         host = Ec2Host(
             name,
             Ec2HostArgs(
-                stack=args.stack,
+                context=context,
                 role=Role.LOG_SERVER,
                 zone=Zone.MANAGEMENT,
                 controls="TW-08 TW-09",
-                image_id=args.image_id,
                 instance_type=args.instance_type,
                 subnet_id=args.subnet_id,
                 availability_zone=args.availability_zone,
                 security_group_ids=args.security_group_ids,
                 instance_profile_name=role.profile_name,
-                kms_key_arn=args.kms_key_arn,
-                ssm_bucket_name=args.ssm_bucket_name,
+                termination_protection=True,
                 data_volume_gb=args.volume_gb,
-                user_data=ssm_bootstrap(args.region, args.proxy_address),
             ),
             opts=child,
         )

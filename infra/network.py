@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from infra.endpoint_policies import s3_gateway
 from infra.tagging import TAG_ZONE, Zone, base_tags
 
 INTERNET = "0.0.0.0/0"
@@ -30,6 +31,7 @@ class NetworkArgs:
     desktop_subnet_cidrs: tuple[str, str]
     management_subnet_cidrs: tuple[str, str]
     flow_log_group_arn: pulumi.Input[str]
+    account_id: pulumi.Input[str]
 
 
 class Network(pulumi.ComponentResource):
@@ -102,13 +104,14 @@ class Network(pulumi.ComponentResource):
             opts=child,
         )
 
-        # S3 without the internet (SSM file transfer bucket, log archive): a gateway endpoint
-        # in the desktop and management route tables.
+        # S3 without the internet (SSM file transfer bucket, site bundle, log archive): a gateway
+        # endpoint in the desktop and management route tables, for the ward's buckets only.
         s3 = aws.ec2.VpcEndpoint(
             f"{name}-s3",
             vpc_id=vpc.id,
             service_name=f"com.amazonaws.{args.region}.s3",
             vpc_endpoint_type="Gateway",
+            policy=s3_gateway(args.account_id, args.region),
             route_table_ids=[
                 self.route_table_ids[Zone.DESKTOP],
                 self.route_table_ids[Zone.MANAGEMENT],
@@ -136,7 +139,7 @@ class Network(pulumi.ComponentResource):
             tags=base_tags(stack, "flow-log-role"),
             opts=child,
         )
-        aws.iam.RolePolicy(
+        flow_write = aws.iam.RolePolicy(
             f"{name}-flow-log-write",
             role=flow_role.id,
             policy=pulumi.Output.json_dumps(
@@ -169,7 +172,8 @@ class Network(pulumi.ComponentResource):
             iam_role_arn=flow_role.arn,
             max_aggregation_interval=60,
             tags=base_tags(stack, "flow-log"),
-            opts=child,
+            # The role must be able to write before the flow log starts delivering.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[flow_write]),
         )
 
         self.register_outputs(

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import pulumi
 
 from infra.ec2_host import Ec2Host, Ec2HostArgs
+from infra.host_context import HostContext
 from infra.instance_roles import InstanceRole, InstanceRoleArgs
 from infra.tagging import Role, Zone
 from infra.user_data import package_proxy_setup
@@ -17,16 +18,11 @@ from infra.user_data import package_proxy_setup
 
 @dataclass(frozen=True)
 class PackageProxyArgs:
-    stack: str
-    region: str
-    image_id: pulumi.Input[str]
+    context: HostContext  # its proxy_address is None: the proxy fetches directly
     instance_type: str
     subnet_id: pulumi.Input[str]
     availability_zone: str
     security_group_ids: Sequence[pulumi.Input[str]]
-    kms_key_arn: pulumi.Input[str]
-    ssm_bucket_name: pulumi.Input[str]
-    ssm_bucket_arn: pulumi.Input[str]
 
 
 class PackageProxy(pulumi.ComponentResource):
@@ -43,29 +39,28 @@ class PackageProxy(pulumi.ComponentResource):
     ) -> None:
         super().__init__("telework:compute:PackageProxy", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        context = args.context
         role = InstanceRole(
             name,
-            InstanceRoleArgs(stack=args.stack, ssm_transfer_bucket_arn=args.ssm_bucket_arn),
+            InstanceRoleArgs(stack=context.stack, site_bundle_object_arn=context.site_bundle_object_arn),
             opts=child,
         )
         host = Ec2Host(
             name,
             Ec2HostArgs(
-                stack=args.stack,
+                context=context,
                 role=Role.PACKAGE_PROXY,
                 zone=Zone.EDGE,
                 controls="TW-12",
-                image_id=args.image_id,
                 instance_type=args.instance_type,
                 subnet_id=args.subnet_id,
                 availability_zone=args.availability_zone,
                 security_group_ids=args.security_group_ids,
                 instance_profile_name=role.profile_name,
-                kms_key_arn=args.kms_key_arn,
-                ssm_bucket_name=args.ssm_bucket_name,
+                termination_protection=False,
                 root_volume_gb=60,
                 public_ip=True,
-                user_data=package_proxy_setup(args.region),
+                user_data=package_proxy_setup(context.region),
             ),
             opts=child,
         )

@@ -1,7 +1,9 @@
 """An S3 bucket that is encrypted, private and TLS-only, with optional Object Lock.
 
-Both buckets of the platform are built from this component: the log archive (Object Lock,
-KMS, long retention: TW-09) and the Ansible SSM transfer bucket (objects expire after a day).
+Every bucket of the platform is built from this component: the log archive (Object Lock,
+KMS, long retention: TW-09), the Ansible SSM transfer bucket (objects expire after a day, no
+versions kept: amazon.aws.aws_ssm advises against versioning, as module files may hold
+secrets) and the site bundle the hosts configure themselves from.
 """
 
 from __future__ import annotations
@@ -27,10 +29,11 @@ class PrivateBucketArgs:
     stack: str
     purpose: str
     kms_key_arn: pulumi.Input[str] | None  # None: SSE-S3 (AES256)
-    expire_after_days: int
+    expire_after_days: int | None  # None: current objects are kept
     transition_to_glacier_after_days: int | None = None
     object_lock: ObjectLock | None = None
     force_destroy: bool = False
+    versioning: bool = True
 
 
 class PrivateBucket(pulumi.ComponentResource):
@@ -92,12 +95,16 @@ class PrivateBucket(pulumi.ComponentResource):
             ],
             opts=child,
         )
-        versioning = aws.s3.BucketVersioning(
-            f"{name}-versioning",
-            bucket=bucket.bucket,
-            versioning_configuration={"status": "Enabled"},
-            opts=child,
-        )
+        after_versioning: list[pulumi.Resource] = []
+        if args.versioning or args.object_lock is not None:
+            after_versioning.append(
+                aws.s3.BucketVersioning(
+                    f"{name}-versioning",
+                    bucket=bucket.bucket,
+                    versioning_configuration={"status": "Enabled"},
+                    opts=child,
+                )
+            )
         if args.object_lock is not None:
             aws.s3.BucketObjectLockConfiguration(
                 f"{name}-object-lock",
@@ -109,7 +116,7 @@ class PrivateBucket(pulumi.ComponentResource):
                         "days": args.object_lock.days,
                     }
                 },
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=after_versioning),
             )
 
         transitions = (
@@ -131,9 +138,15 @@ class PrivateBucket(pulumi.ComponentResource):
                     status="Enabled",
                     filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
                     transitions=transitions,
-                    expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=args.expire_after_days),
+                    expiration=(
+                        aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=args.expire_after_days)
+                        if args.expire_after_days is not None
+                        else None
+                    ),
                     noncurrent_version_expiration=(
                         aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(noncurrent_days=1)
+                        if after_versioning
+                        else None
                     ),
                     abort_incomplete_multipart_upload=(
                         aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
@@ -142,7 +155,7 @@ class PrivateBucket(pulumi.ComponentResource):
                     ),
                 )
             ],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=after_versioning),
         )
         aws.s3.BucketPolicy(
             f"{name}-tls-only",

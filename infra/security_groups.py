@@ -27,6 +27,7 @@ SMB_PORT = 445
 XMPP_PORT = 5222
 PROXY_PORT = 3142  # apt-cacher-ng
 HTTP_PORT = 80
+BROKER_PEER_PORT = 10000  # HAProxy `peers`: the two brokers share their stick tables
 
 
 class Group(StrEnum):
@@ -34,7 +35,8 @@ class Group(StrEnum):
 
     CLIENT_VPN = "client-vpn"  # the AWS Client VPN endpoint's interfaces (pattern 1)
     VPN_GATEWAY = "vpn-gateway"  # optional self-managed OpenVPN gateways (cert + TOTP)
-    RDP_ENTRY = "rdp-entry"  # the internal network load balancer in front of the desktops
+    RDP_ENTRY = "rdp-entry"  # the internal network load balancer in front of the brokers
+    RDP_BROKER = "rdp-broker"  # HAProxy session brokers: each user back to their own host
     DESKTOP = "desktop"  # remote-desktop hosts
     LOG_SERVER = "log-server"
     PACKAGE_PROXY = "package-proxy"
@@ -111,7 +113,9 @@ def allowed_flows(
             "TW-11",
             "lent PCs on the carrier network to RDP entry",
         )
-    add(Group.RDP_ENTRY, Group.DESKTOP, RDP_PORT, "TW-11", "RDP entry to desktop hosts")
+    add(Group.RDP_ENTRY, Group.RDP_BROKER, RDP_PORT, "TW-11", "RDP entry to the session brokers")
+    add(Group.RDP_BROKER, Group.DESKTOP, RDP_PORT, "TW-11", "session brokers to desktop hosts")
+    add(Group.RDP_BROKER, Group.RDP_BROKER, BROKER_PEER_PORT, "TW-11", "brokers share sessions (HAProxy peers)")
 
     # Desktop sessions reach the office zone's services, and nothing else there.
     for cidr in office_cidrs:
@@ -133,7 +137,7 @@ def allowed_flows(
         )
 
     # Every host forwards its logs to the log server over TLS (RELP), on-premises ones too.
-    hosts = [Group.DESKTOP, Group.PACKAGE_PROXY]
+    hosts = [Group.DESKTOP, Group.RDP_BROKER, Group.PACKAGE_PROXY]
     if vpn_gateways:
         hosts.append(Group.VPN_GATEWAY)
     for host in hosts:
@@ -155,7 +159,7 @@ def allowed_flows(
 
     # Management: SSM, CloudWatch Logs and KMS through interface endpoints; S3 through the
     # gateway endpoint (SSM file transfer, log archive). No internet.
-    managed = [Group.DESKTOP, Group.LOG_SERVER, Group.PACKAGE_PROXY]
+    managed = [Group.DESKTOP, Group.RDP_BROKER, Group.LOG_SERVER, Group.PACKAGE_PROXY]
     if vpn_gateways:
         managed.append(Group.VPN_GATEWAY)
     for host in managed:
@@ -206,12 +210,21 @@ class SecurityGroupsArgs:
     vpn_gateways: bool
 
 
-def _slug(peer: Peer, index: int) -> str:
+def peer_slug(peer: Peer) -> str:
+    """A rule's name part for a peer, from the peer itself (a CIDR's name holds the CIDR), so
+    that reordering CIDRs in the stack's config renames no rule and so replaces none."""
     if isinstance(peer, Group):
         return peer.value
     if isinstance(peer, PrefixList):
         return f"pl-{peer.label}"
-    return f"{peer.label}{index}"
+    if peer.cidr == INTERNET:
+        return peer.label
+    return f"{peer.label}-{peer.cidr.replace('.', '-').replace('/', '-')}"
+
+
+def rule_name(component: str, flow: Flow) -> str:
+    """The logical name of a flow's rules (`-out` on the source, `-in` on the target)."""
+    return f"{component}-{peer_slug(flow.source)}-to-{peer_slug(flow.target)}-{flow.protocol}{flow.port}"
 
 
 class SecurityGroups(pulumi.ComponentResource):
@@ -244,6 +257,9 @@ class SecurityGroups(pulumi.ComponentResource):
         for group in groups:
             sg = aws.ec2.SecurityGroup(
                 f"{name}-{group}",
+                # AWS refuses group names that start with `sg-`; Pulumi would otherwise name the
+                # group after this resource and a random suffix.
+                name_prefix=f"telework-{args.stack}-{group}-",
                 vpc_id=args.vpc_id,
                 description=f"telework {group} (TW-11: only the flows of ARCHITECTURE.md)",
                 tags=base_tags(args.stack, f"{group}-sg"),
@@ -260,11 +276,8 @@ class SecurityGroups(pulumi.ComponentResource):
         def cidr(peer: Peer) -> str | None:
             return peer.cidr if isinstance(peer, Cidr) else None
 
-        seen: dict[str, int] = {}
         for flow in self.flows:
-            base = f"{name}-{_slug(flow.source, 0)}-to-{_slug(flow.target, 0)}-{flow.protocol}{flow.port}"
-            seen[base] = seen.get(base, -1) + 1
-            rule = base if seen[base] == 0 else f"{base}-{seen[base]}"
+            rule = rule_name(name, flow)
             description = f"{flow.controls}: {flow.description}"
             if isinstance(flow.source, Group):
                 aws.vpc.SecurityGroupEgressRule(

@@ -23,6 +23,8 @@ from infra.config import CustomerGateway
 from infra.tagging import base_tags
 
 AMAZON_SIDE_ASN = 64512
+# The provider's `bgp_asn` takes 1 to 2147483647; larger (4-byte) ASNs go in `bgp_asn_extended`.
+LARGEST_BGP_ASN = 2147483647
 IKE_VERSIONS = ["ikev2"]
 PHASE1_ENCRYPTION = ["AES256", "AES256-GCM-16"]
 PHASE2_ENCRYPTION = ["AES256", "AES256-GCM-16"]
@@ -90,7 +92,8 @@ class SiteToSiteVpn(pulumi.ComponentResource):
             label = f"{name}-{gateway.name}"
             customer = aws.ec2.CustomerGateway(
                 f"{label}-cgw",
-                bgp_asn=str(gateway.bgp_asn),
+                bgp_asn=str(gateway.bgp_asn) if gateway.bgp_asn <= LARGEST_BGP_ASN else None,
+                bgp_asn_extended=str(gateway.bgp_asn) if gateway.bgp_asn > LARGEST_BGP_ASN else None,
                 ip_address=gateway.ip_address,
                 type="ipsec.1",
                 tags=base_tags(args.stack, f"{gateway.name}-cgw", **{"telework:site": gateway.kind}),

@@ -32,6 +32,7 @@ class Role(StrEnum):
     FILE_SERVER = "file_server"
     CHAT_SERVER = "chat_server"
     PACKAGE_PROXY = "package_proxy"
+    RDP_BROKER = "rdp_broker"
 
 
 class Zone(StrEnum):
@@ -45,6 +46,10 @@ class Zone(StrEnum):
 # Purpose tag of the log archive bucket; the policy pack looks for it (Object Lock rule).
 PURPOSE_LOG_ARCHIVE = "log-archive"
 PURPOSE_SSM_TRANSFER = "ssm-transfer"
+PURPOSE_SITE_BUNDLE = "site-bundle"
+# Set on a desktop host that takes no new sessions while its users finish (the brokers read it).
+TAG_MAINTENANCE = "telework:maintenance"
+MAINTENANCE_DRAIN = "drain"
 
 
 def base_tags(stack: str, name: str, **extra: str) -> dict[str, str]:

@@ -2,7 +2,8 @@
 
 They sit in the management subnets with private DNS, so the SSM agent, the CloudWatch agent
 and the AWS CLI on every host use the regional names unchanged. Their security group accepts
-HTTPS only from the hosts' groups (see `security_groups.allowed_flows`).
+HTTPS only from the hosts' groups (see `security_groups.allowed_flows`); the services that take
+an endpoint policy get one that admits only the ward's own principals (`endpoint_policies`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from infra.endpoint_policies import POLICY_SERVICES, account_only
 from infra.tagging import base_tags
 
 # ssm, ssmmessages and ec2messages: Session Manager and the Ansible SSM connection.
@@ -26,6 +28,7 @@ class VpcEndpointsArgs:
     vpc_id: pulumi.Input[str]
     subnet_ids: Sequence[pulumi.Input[str]]
     security_group_id: pulumi.Input[str]
+    account_id: pulumi.Input[str]
 
 
 class VpcEndpoints(pulumi.ComponentResource):
@@ -52,6 +55,7 @@ class VpcEndpoints(pulumi.ComponentResource):
                 private_dns_enabled=True,
                 subnet_ids=list(args.subnet_ids),
                 security_group_ids=[args.security_group_id],
+                policy=account_only(args.account_id) if service in POLICY_SERVICES else None,
                 tags=base_tags(args.stack, f"{service}-endpoint"),
                 opts=child,
             )

@@ -15,25 +15,19 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.ec2_host import Ec2Host, Ec2HostArgs
+from infra.host_context import HostContext
 from infra.instance_roles import InstanceRole, InstanceRoleArgs
 from infra.tagging import Role, Zone, base_tags
-from infra.user_data import ssm_bootstrap
 
 
 @dataclass(frozen=True)
 class VpnGatewaysArgs:
-    stack: str
-    region: str
+    context: HostContext
     count: int
-    image_id: pulumi.Input[str]
     instance_type: str
     subnet_ids: Sequence[pulumi.Input[str]]
     availability_zones: tuple[str, str]
     security_group_ids: Sequence[pulumi.Input[str]]
-    kms_key_arn: pulumi.Input[str]
-    ssm_bucket_name: pulumi.Input[str]
-    ssm_bucket_arn: pulumi.Input[str]
-    proxy_address: pulumi.Input[str]
 
 
 class VpnGateways(pulumi.ComponentResource):
@@ -51,7 +45,7 @@ class VpnGateways(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         role = InstanceRole(
             name,
-            InstanceRoleArgs(stack=args.stack, ssm_transfer_bucket_arn=args.ssm_bucket_arn),
+            InstanceRoleArgs(stack=args.context.stack, site_bundle_object_arn=args.context.site_bundle_object_arn),
             opts=child,
         )
         self.public_ips = []
@@ -60,20 +54,17 @@ class VpnGateways(pulumi.ComponentResource):
             host = Ec2Host(
                 f"{name}-{index}",
                 Ec2HostArgs(
-                    stack=args.stack,
+                    context=args.context,
                     role=Role.VPN_GATEWAY,
                     zone=Zone.EDGE,
                     controls="TW-04 TW-05 TW-07 TW-08",
-                    image_id=args.image_id,
                     instance_type=args.instance_type,
                     subnet_id=args.subnet_ids[zone_index],
                     availability_zone=args.availability_zones[zone_index],
                     security_group_ids=args.security_group_ids,
                     instance_profile_name=role.profile_name,
-                    kms_key_arn=args.kms_key_arn,
-                    ssm_bucket_name=args.ssm_bucket_name,
+                    termination_protection=False,
                     public_ip=True,
-                    user_data=ssm_bootstrap(args.region, args.proxy_address),
                 ),
                 opts=child,
             )
@@ -81,7 +72,7 @@ class VpnGateways(pulumi.ComponentResource):
                 f"{name}-{index}-eip",
                 domain="vpc",
                 instance=host.instance_id,
-                tags=base_tags(args.stack, f"{name}-{index}-eip"),
+                tags=base_tags(args.context.stack, f"{name}-{index}-eip"),
                 opts=child,
             )
             self.public_ips.append(eip.public_ip)

@@ -11,6 +11,8 @@ unknown during a preview raises inside the SDK, which then skips the check for t
 
 from __future__ import annotations
 
+import fnmatch
+import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -36,6 +38,10 @@ LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 SG = "aws:ec2/securityGroup:SecurityGroup"
 SG_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
 SG_INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+KMS_KEY = "aws:kms/key:Key"
+VPC_ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+IAM_POLICY = "aws:iam/policy:Policy"
 
 TAG_ROLE = "telework:role"
 TAG_ZONE = "telework:zone"
@@ -45,6 +51,12 @@ PRIVATE_ZONES = frozenset({"desktop", "management"})
 ARCHIVE_PURPOSE = "log-archive"
 SSE_ALGORITHMS = frozenset({"aws:kms", "aws:kms:dsse", "AES256"})
 OPEN = frozenset({"0.0.0.0/0", "::/0"})
+
+# Interface and gateway endpoint services that take an endpoint policy (the stack's ones).
+DEFAULT_POLICY_SERVICES = ("s3", "ssm", "logs", "kms")
+KEY_DESTRUCTION = ("kms:ScheduleKeyDeletion", "kms:DisableKey")
+S3_WRITES = ("s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutBucketPolicy")
+ALL_BUCKETS = ("*", "arn:aws:s3:::*", "arn:aws:s3:::*/*")
 
 DEFAULT_MINIMUM_RETENTION_DAYS = 90
 DEFAULT_VPN_PORT = 1194
@@ -70,6 +82,36 @@ _VPN_SCHEMA = PolicyConfigSchema(
         },
     }
 )
+
+
+_ENDPOINT_SCHEMA = PolicyConfigSchema(
+    properties={
+        "policyServices": {
+            "type": "array",
+            "items": {"type": "string"},
+            "default": list(DEFAULT_POLICY_SERVICES),
+            "description": "Endpoint services (last part of the service name) that must carry a policy (TW-11).",
+        }
+    }
+)
+
+
+def _statements(document: Any) -> list[Mapping[str, Any]]:
+    parsed = json.loads(document) if isinstance(document, str) else document
+    if not isinstance(parsed, Mapping):
+        return []
+    found = parsed.get("Statement", [])
+    return [found] if isinstance(found, Mapping) else [s for s in found if isinstance(s, Mapping)]
+
+
+def _listed(value: Any) -> list[str]:
+    if value is None:
+        return []
+    return [str(v) for v in value] if isinstance(value, (list, tuple)) else [str(value)]
+
+
+def _covers(patterns: Any, action: str) -> bool:
+    return any(fnmatch.fnmatchcase(action.lower(), p.lower()) for p in _listed(patterns))
 
 
 def _tags(props: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -180,11 +222,88 @@ def encrypted_buckets(args: StackValidationArgs, report: ReportViolation) -> Non
 
 
 def imdsv2_required(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    """Instances and launch templates accept only session-token (v2) metadata requests."""
+    """Instances and launch templates accept only session-token (v2) metadata requests, and
+    only from the instance itself (hop limit 1: not from a container or a forwarded packet)."""
     if args.resource_type in (INSTANCE, LAUNCH_TEMPLATE):
         options = args.props.get("metadataOptions") or {}
         if options.get("httpTokens") != "required":
             report("metadataOptions.httpTokens must be 'required' (IMDSv2 only)", None)
+        if options.get("httpPutResponseHopLimit") != 1:
+            report(
+                "metadataOptions.httpPutResponseHopLimit must be 1 "
+                f"(got {options.get('httpPutResponseHopLimit')}; images may default to 2)",
+                None,
+            )
+
+
+# --- TW-09: no one may destroy a key that records depend on ---------------------------------
+
+
+def keys_cannot_be_destroyed(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """Every KMS key's policy denies everyone scheduling its deletion and disabling it."""
+    if args.resource_type != KMS_KEY:
+        return
+    denied = [
+        s for s in _statements(args.props.get("policy")) if s.get("Effect") == "Deny" and s.get("Principal") == "*"
+    ]
+    for action in KEY_DESTRUCTION:
+        if not any(_covers(s.get("Action"), action) for s in denied):
+            report(
+                f"the key policy must deny {action} to every principal (TW-09: the locked archive "
+                "would become unreadable)",
+                None,
+            )
+
+
+# --- TW-11: endpoints let only the ward's principals through --------------------------------
+
+
+def endpoints_limited_to_the_ward(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """VPC endpoints of services that take a policy carry one that names the ward's account
+    (aws:PrincipalAccount or aws:PrincipalOrgID), except GETs of named objects (AWS-owned
+    buckets the SSM agent downloads from)."""
+    if args.resource_type != VPC_ENDPOINT:
+        return
+    services = args.get_config().get("policyServices", list(DEFAULT_POLICY_SERVICES))
+    service = str(args.props.get("serviceName", "")).rsplit(".", 1)[-1]
+    if service not in services:
+        return
+    found = _statements(args.props.get("policy"))
+    if not found:
+        report(f"the {service} endpoint has no endpoint policy: any principal reaches anything (TW-11)", None)
+    for statement in found:
+        if statement.get("Effect") != "Allow":
+            continue
+        condition = json.dumps(statement.get("Condition") or {})
+        named_gets = _listed(statement.get("Action")) == ["s3:GetObject"] and "*" not in _listed(
+            statement.get("Resource")
+        )
+        if "aws:PrincipalAccount" not in condition and "aws:PrincipalOrgID" not in condition and not named_gets:
+            report(
+                f"endpoint policy statement {statement.get('Sid', '?')} is not limited to the ward's "
+                "principals (aws:PrincipalAccount) (TW-11)",
+                None,
+            )
+
+
+# --- TW-11: no role may write to every bucket -----------------------------------------------
+
+
+def no_wildcard_s3_writes(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """No IAM policy lets its holder write or delete objects in any bucket at all."""
+    if args.resource_type not in (ROLE_POLICY, IAM_POLICY):
+        return
+    for statement in _statements(args.props.get("policy")):
+        if statement.get("Effect") != "Allow":
+            continue
+        writes = [a for a in S3_WRITES if _covers(statement.get("Action"), a)]
+        broad = [r for r in _listed(statement.get("Resource")) if r in ALL_BUCKETS]
+        if writes and broad:
+            report(
+                f"statement {statement.get('Sid', '?')} allows {', '.join(writes)} on {', '.join(broad)}: "
+                "name the buckets (TW-11)",
+                None,
+            )
 
 
 # --- TW-11: no ingress from anywhere except the VPN port ------------------------------------
@@ -320,8 +439,27 @@ POLICIES: list[Policy] = [
     ),
     ResourceValidationPolicy(
         name="imdsv2-required",
-        description="Instances and launch templates require IMDSv2.",
+        description="Instances and launch templates require IMDSv2 with a hop limit of 1.",
         validate=imdsv2_required,
+        enforcement_level=EnforcementLevel.MANDATORY,
+    ),
+    ResourceValidationPolicy(
+        name="keys-cannot-be-destroyed",
+        description="TW-09: every KMS key's policy denies scheduling its deletion and disabling it.",
+        validate=keys_cannot_be_destroyed,
+        enforcement_level=EnforcementLevel.MANDATORY,
+    ),
+    ResourceValidationPolicy(
+        name="endpoints-limited-to-the-ward",
+        description="TW-11: VPC endpoints let only the ward's principals through.",
+        validate=endpoints_limited_to_the_ward,
+        enforcement_level=EnforcementLevel.MANDATORY,
+        config_schema=_ENDPOINT_SCHEMA,
+    ),
+    ResourceValidationPolicy(
+        name="no-wildcard-s3-writes",
+        description="TW-11: no IAM policy writes to every bucket.",
+        validate=no_wildcard_s3_writes,
         enforcement_level=EnforcementLevel.MANDATORY,
     ),
     ResourceValidationPolicy(

@@ -1,8 +1,11 @@
 """Pulumi mocks for the telework program, shared by the unit tests and the benchmark.
 
-`TeleworkMocks` records every resource the program registers (type, name, inputs) and answers
-the two look-ups the program makes (the Debian image and the caller's account). `run_program`
-runs `infra.program.build` under the mock runtime and returns what was registered.
+`TeleworkMocks` records every resource the program registers (type, name, inputs, the
+resources it was told to wait for) and answers the two look-ups the program makes (the Debian
+image and the caller's account). Names, ids and ARNs follow AWS's formats where the program or
+the checks of `aws_rules` read them (IAM roles, service-linked roles, instance profiles, SSM
+documents and associations). `run_program` runs `infra.program.build` under the mock runtime
+and returns what was registered.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ SERVER_CERT = ACM + "11111111-2222-3333-4444-555555555555"
 CLIENT_CA = ACM + "66666666-7777-8888-9999-000000000000"
 SAML = f"arn:aws:iam::{ACCOUNT}:saml-provider/ward-idp"
 DEBIAN_AMI = "ami-0debian13trixie"
+# Names AWS gives a service-linked role, by service (with a custom suffix: `_<suffix>`).
+SERVICE_LINKED_ROLE_NAMES = {"autoscaling.amazonaws.com": "AWSServiceRoleForAutoScaling"}
 
 
 def raw_config(seats: int, /, **overrides: object) -> dict[str, object]:
@@ -72,6 +77,7 @@ class Registered:
     name: str
     inputs: Mapping[str, Any]
     outputs: Mapping[str, Any]
+    depends_on: tuple[str, ...] = ()
 
     @property
     def tags(self) -> Mapping[str, Any]:
@@ -100,6 +106,10 @@ class TeleworkMocks(pulumi.runtime.Mocks):
 
     resources: list[Registered] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
+    # What the Debian image reports as its root device (a test may set another one).
+    root_device_name: str = "/dev/xvda"
+    # Logical names of the resources each resource was told to wait for (depends_on).
+    dependencies: dict[str, tuple[str, ...]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
@@ -109,15 +119,34 @@ class TeleworkMocks(pulumi.runtime.Mocks):
         if args.typ == "aws:s3/bucket:Bucket":
             state.setdefault("bucket", f"{args.name}-0a1b2c")
             state["arn"] = f"arn:aws:s3:::{state['bucket']}"
-        if args.typ in ("aws:iam/role:Role", "aws:iam/instanceProfile:InstanceProfile"):
+        if args.typ == "aws:iam/role:Role":
             state.setdefault("name", f"{args.name}-0a1b2c")
-        if args.typ == "aws:autoscaling/group:Group":
+            resource_id = state["name"]
+            state["arn"] = f"arn:aws:iam::{ACCOUNT}:role/{state['name']}"
+        if args.typ == "aws:iam/instanceProfile:InstanceProfile":
             state.setdefault("name", f"{args.name}-0a1b2c")
+            state["arn"] = f"arn:aws:iam::{ACCOUNT}:instance-profile/{state['name']}"
+        if args.typ == "aws:iam/serviceLinkedRole:ServiceLinkedRole":
+            service = str(state["awsServiceName"])
+            role = SERVICE_LINKED_ROLE_NAMES[service] + (
+                f"_{state['customSuffix']}" if state.get("customSuffix") else ""
+            )
+            state["name"] = role
+            state["arn"] = f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/{service}/{role}"
+        if args.typ in ("aws:autoscaling/group:Group", "aws:cloudwatch/eventRule:EventRule"):
+            state.setdefault("name", f"{args.name}-0a1b2c")
+        if args.typ == "aws:ssm/document:Document":
+            state.setdefault("name", f"{args.name}-0a1b2c")
+            state["arn"] = f"arn:aws:ssm:{REGION}:{ACCOUNT}:document/{state['name']}"
+        if args.typ == "aws:ssm/association:Association":
+            state["associationId"] = f"{args.name}-association-id"
         if args.typ == "aws:kms/key:Key":
             state["keyId"] = resource_id
         state.update(_COMPUTED.get(args.typ, {}))
         with self._lock:
-            self.resources.append(Registered(args.typ, args.name, dict(args.inputs), state))
+            self.resources.append(
+                Registered(args.typ, args.name, dict(args.inputs), state, self.dependencies.get(args.name, ()))
+            )
         return resource_id, state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
@@ -127,6 +156,7 @@ class TeleworkMocks(pulumi.runtime.Mocks):
                 "id": DEBIAN_AMI,
                 "imageId": DEBIAN_AMI,
                 "name": "debian-13-amd64-x",
+                "rootDeviceName": self.root_device_name,
             }
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {
@@ -147,15 +177,31 @@ class TeleworkMocks(pulumi.runtime.Mocks):
         assert len(found) == 1, f"expected one {type_} named {name}, found {len(found)}"
         return found[0]
 
+    def record_dependencies(self) -> None:
+        """Note each resource's `depends_on` as it is declared (a public stack transformation;
+        the mock monitor's resource arguments do not carry dependencies)."""
+        names: dict[int, str] = {}
 
-def run_program(cfg: TeleworkConfig) -> TeleworkMocks:
+        def note(args: pulumi.ResourceTransformationArgs) -> None:
+            names[id(args.resource)] = args.name
+            waits = args.opts.depends_on if args.opts is not None else None
+            if isinstance(waits, pulumi.Resource):
+                waits = [waits]
+            if isinstance(waits, list):
+                self.dependencies[args.name] = tuple(names.get(id(r), "?") for r in waits)
+
+        pulumi.runtime.register_stack_transformation(note)
+
+
+def run_program(cfg: TeleworkConfig, mocks: TeleworkMocks | None = None) -> TeleworkMocks:
     """Run the whole program for `cfg` under the mock runtime; return what it registered."""
-    mocks = TeleworkMocks()
+    mocks = mocks if mocks is not None else TeleworkMocks()
     pulumi.runtime.set_mocks(mocks, project="telework", stack=cfg.stack, preview=False)
-    keys = {gw.name: pulumi.Output.secret(f"psk-{gw.name}-0123456789") for gw in cfg.customer_gateways}
+    keys = {gw.name: pulumi.Output.secret(f"psk-{gw.name}-0123456789") for gw in cfg.remote_access.customer_gateways}
 
     @pulumi.runtime.test
     def program() -> None:
+        mocks.record_dependencies()
         build(cfg, keys)
 
     program()

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import pulumi
+import json
+
 import pytest
 
 from infra.config import (
     ConfigError,
     load_config,
     load_tunnel_secrets,
-    tunnel_secret_key,
     validate_config,
 )
 from tests.unit.infra.pulumi_mocks import (
@@ -23,15 +23,15 @@ from tests.unit.infra.pulumi_mocks import (
 
 def test_valid_config_gives_typed_values_and_defaults() -> None:
     cfg = config_for(200)
-    assert cfg.seats == 200
-    assert cfg.users_per_host == 10
-    assert cfg.desktop_hosts == 20
+    assert cfg.desktops.seats == 200
+    assert cfg.desktops.users_per_host == 10
+    assert cfg.desktops.desktop_hosts == 20
     assert cfg.region == "ap-northeast-1"
-    assert cfg.availability_zones == ("ap-northeast-1a", "ap-northeast-1c")
-    assert cfg.office_cidrs == ("172.20.0.0/16",)
-    assert cfg.carrier_cidrs == ("172.30.0.0/20", "172.30.16.0/20")
-    assert cfg.log_retention_days == 400
-    assert cfg.mfa_on_client_vpn
+    assert cfg.network.availability_zones == ("ap-northeast-1a", "ap-northeast-1c")
+    assert cfg.remote_access.office_cidrs == ("172.20.0.0/16",)
+    assert cfg.remote_access.carrier_cidrs == ("172.30.0.0/20", "172.30.16.0/20")
+    assert cfg.logging.log_retention_days == 400
+    assert cfg.remote_access.mfa_on_client_vpn
 
 
 def test_values_as_the_pulumi_cli_stores_them_are_parsed() -> None:
@@ -44,9 +44,9 @@ def test_values_as_the_pulumi_cli_stores_them_are_parsed() -> None:
     )
     raw["telework:seats"] = "2000"
     cfg = validate_config(raw, "prod")
-    assert (cfg.seats, cfg.users_per_host, cfg.desktop_hosts) == (2000, 8, 250)
-    assert cfg.customer_gateways == ()
-    assert cfg.log_retention_days == 365
+    assert (cfg.desktops.seats, cfg.desktops.users_per_host, cfg.desktops.desktop_hosts) == (2000, 8, 250)
+    assert cfg.remote_access.customer_gateways == ()
+    assert cfg.logging.log_retention_days == 365
 
 
 def test_minimal_config_needs_only_seats_and_certificates() -> None:
@@ -59,8 +59,8 @@ def test_minimal_config_needs_only_seats_and_certificates() -> None:
         "dev",
     )
     assert cfg.region == "ap-northeast-1"
-    assert not cfg.mfa_on_client_vpn
-    assert cfg.customer_gateways == ()
+    assert not cfg.remote_access.mfa_on_client_vpn
+    assert cfg.remote_access.customer_gateways == ()
 
 
 @pytest.mark.parametrize(
@@ -79,7 +79,7 @@ def test_minimal_config_needs_only_seats_and_certificates() -> None:
         ),
         (
             {"aws:region": "us-east-1"},
-            "aws:region must be one of ap-northeast-1, ap-northeast-3",
+            "aws:region must be one of ap-northeast-1 or ap-northeast-3",
         ),
         (
             {"vpc_cidr": "10.40.0.0/33"},
@@ -115,7 +115,7 @@ def test_minimal_config_needs_only_seats_and_certificates() -> None:
         ),
         (
             {"client_vpn_cidr": "10.44.0.0/23"},
-            "telework:client_vpn_cidr must be a private IPv4 CIDR from /12 to /22 with at least 400 addresses",
+            'telework:client_vpn_cidr must be a private IPv4 CIDR (RFC 1918) from /12 to /22, got "10.44.0.0/23"',
         ),
         (
             {
@@ -184,13 +184,13 @@ def test_minimal_config_needs_only_seats_and_certificates() -> None:
         ),
         (
             {"archive_lock_mode": "NONE"},
-            'telework:archive_lock_mode must be GOVERNANCE or COMPLIANCE, got "NONE"',
+            'telework:archive_lock_mode must be one of GOVERNANCE or COMPLIANCE, got "NONE"',
         ),
         (
             {"client_vpn_session_timeout_hours": 48},
-            "telework:client_vpn_session_timeout_hours must be one of 8, 10, 12, 24, got 48",
+            "telework:client_vpn_session_timeout_hours must be one of 8, 10, 12 or 24, got 48",
         ),
-        ({"vpn_port": 22}, "telework:vpn_port must be one of 443, 1194, got 22"),
+        ({"vpn_port": 22}, "telework:vpn_port must be one of 443 or 1194, got 22"),
         (
             {"vpn_gateway_count": 9},
             "telework:vpn_gateway_count must be an integer from 0 to 4, got 9",
@@ -205,7 +205,15 @@ def test_minimal_config_needs_only_seats_and_certificates() -> None:
         ),
         (
             {"desktop_instance_type": "big"},
-            'telework:desktop_instance_type must be an EC2 instance type such as m7i.large, got "big"',
+            "telework:desktop_instance_type must be an x86-64 EC2 instance type FAMILY.SIZE of a known family",
+        ),
+        (
+            {"desktop_instance_type": "m7i.huge"},
+            "telework:desktop_instance_type must be an x86-64 EC2 instance type FAMILY.SIZE of a known family (c6i, c7i,",
+        ),
+        (
+            {"broker_instance_type": "m7g.large"},
+            "telework:broker_instance_type must be an x86-64 EC2 instance type",
         ),
         (
             {
@@ -231,6 +239,12 @@ def test_bad_value_stops_with_a_message_naming_the_key(overrides: dict[str, obje
     with pytest.raises(ConfigError) as raised:
         validate_config(raw_config(200, **overrides), "test")
     assert str(raised.value).startswith(message), str(raised.value)
+
+
+def test_client_vpn_range_holds_two_addresses_per_seat() -> None:
+    with pytest.raises(ConfigError, match=r"client_vpn_cidr must be .* with at least 4000 addresses"):
+        validate_config(raw_config(2000, client_vpn_cidr="10.44.0.0/22"), "test")
+    assert validate_config(raw_config(2000, client_vpn_cidr="10.44.0.0/20"), "test")
 
 
 def test_duplicate_gateway_names_are_refused() -> None:
@@ -270,13 +284,20 @@ def test_overlapping_on_premises_networks_are_refused() -> None:
 
 @pytest.mark.parametrize("seats", [1, 50, 200, 2000, 5000])
 def test_seat_counts_across_the_range_are_accepted(seats: int) -> None:
-    assert config_for(seats, client_vpn_cidr="10.44.0.0/16").seats == seats
+    assert config_for(seats, client_vpn_cidr="10.44.0.0/16").desktops.seats == seats
 
 
-def test_load_config_reads_the_stack_through_the_pulumi_runtime(
-    mocks: TeleworkMocks,
+def _cli_config(monkeypatch: pytest.MonkeyPatch, values: dict[str, str], secret: tuple[str, ...] = ()) -> None:
+    """Hand the program its configuration the way the Pulumi CLI does (PULUMI_CONFIG)."""
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps(values))
+    monkeypatch.setenv("PULUMI_CONFIG_SECRET_KEYS", json.dumps(list(secret)))
+
+
+def test_load_config_reads_the_stack_through_the_public_sdk(
+    mocks: TeleworkMocks, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    pulumi.runtime.set_all_config(
+    _cli_config(
+        monkeypatch,
         {
             "aws:region": "ap-northeast-1",
             "telework:seats": "120",
@@ -286,23 +307,53 @@ def test_load_config_reads_the_stack_through_the_pulumi_runtime(
             '"ip_address": "203.0.113.10", "cidrs": ["172.20.0.0/16"]}]',
             "telework:vpn_psk_office": "s3cret-pre-shared-key",
         },
-        secret_keys=["telework:vpn_psk_office"],
+        secret=("telework:vpn_psk_office",),
     )
-    try:
-        cfg = load_config()
-        secrets = load_tunnel_secrets(cfg)
-    finally:
-        pulumi.runtime.set_all_config({})
-    assert (cfg.stack, cfg.seats, cfg.desktop_hosts) == ("test", 120, 12)
-    assert cfg.customer_gateways[0].bgp_asn == 65000
+    cfg = load_config()
+    secrets = load_tunnel_secrets(cfg)
+    assert (cfg.stack, cfg.desktops.seats, cfg.desktops.desktop_hosts) == ("test", 120, 12)
+    assert cfg.remote_access.customer_gateways[0].bgp_asn == 65000
     assert list(secrets) == ["office"]
-    assert tunnel_secret_key("office") == "telework:vpn_psk_office"
 
 
-def test_load_config_refuses_a_misspelt_key(mocks: TeleworkMocks) -> None:
-    pulumi.runtime.set_all_config({"telework:seat": "50"})
-    try:
-        with pytest.raises(ConfigError, match="telework:seat must be one of the documented keys"):
-            load_config()
-    finally:
-        pulumi.runtime.set_all_config({})
+def test_load_config_refuses_a_misspelt_key(mocks: TeleworkMocks, monkeypatch: pytest.MonkeyPatch) -> None:
+    _cli_config(monkeypatch, {"telework:seat": "50"})
+    with pytest.raises(ConfigError, match="telework:seat must be one of the documented keys"):
+        load_config()
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["m7i.huge", "m7i.3xlarge", "m7.large", "m7g.large", "t3.24xlarge", "M7I.LARGE", " m7i.large", ""],
+)
+def test_instance_types_outside_the_known_families_and_sizes_are_refused(value: str) -> None:
+    with pytest.raises(ConfigError, match="desktop_instance_type must be an x86-64 EC2 instance type"):
+        validate_config(raw_config(50, desktop_instance_type=value), "test")
+
+
+@pytest.mark.parametrize("value", ["m7i.large", "m7i.48xlarge", "c7i.large", "t3.small", "r6i.32xlarge"])
+def test_known_instance_types_are_accepted(value: str) -> None:
+    assert validate_config(raw_config(50, desktop_instance_type=value), "test").desktops.desktop_instance_type == value
+
+
+def _full_width(digits: str) -> str:
+    """Digits as a Japanese input method types them (U+FF10 to U+FF19)."""
+    return "".join(chr(0xFF10 + int(d)) for d in digits)
+
+
+@pytest.mark.parametrize(("key", "digits"), [("seats", "50"), ("users_per_host", "10"), ("log_retention_days", "400")])
+def test_full_width_digits_are_refused_showing_the_value_as_typed(key: str, digits: str) -> None:
+    value = _full_width(digits)
+    with pytest.raises(ConfigError) as raised:
+        validate_config(raw_config(50, **{key: value}), "test")
+    message = str(raised.value)
+    assert f'got "{value}"' in message, message
+    assert "\\u" not in message
+    assert "half-width digits (0-9" in message
+    # The positive control: the same number in half-width digits is accepted.
+    assert validate_config(raw_config(50, **{key: digits}), "test")
+
+
+def test_japanese_text_is_shown_as_typed_in_any_message() -> None:
+    with pytest.raises(ConfigError, match='got "なし"'):
+        validate_config(raw_config(50, archive_lock_mode="なし"), "test")

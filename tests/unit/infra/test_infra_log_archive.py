@@ -6,10 +6,12 @@ import json
 
 import pulumi
 
+from infra.debian_image import HostImage
+from infra.host_context import HostContext
 from infra.log_archive import LOG_GROUPS, LogArchive, LogArchiveArgs
 from infra.log_server import LogServer, LogServerArgs
 from infra.tagging import PURPOSE_LOG_ARCHIVE, TAG_PURPOSE, TAG_ROLE
-from tests.unit.infra.pulumi_mocks import TeleworkMocks, declare
+from tests.unit.infra.pulumi_mocks import ACCOUNT, TeleworkMocks, declare
 
 BUCKET = "aws:s3/bucket:Bucket"
 LOCK = "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration"
@@ -22,6 +24,9 @@ KEY = "aws:kms/key:Key"
 INSTANCE = "aws:ec2/instance:Instance"
 VOLUME = "aws:ebs/volume:Volume"
 KMS_ARN = "arn:aws:kms:ap-northeast-1:123456789012:key/k"
+ASG_ROLE = (
+    f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling_telework-test"
+)
 
 
 def _archive(mocks: TeleworkMocks, log_days: int = 400, archive_days: int = 1827) -> None:
@@ -34,6 +39,8 @@ def _archive(mocks: TeleworkMocks, log_days: int = 400, archive_days: int = 1827
                 log_retention_days=log_days,
                 archive_retention_days=archive_days,
                 archive_lock_mode="COMPLIANCE",
+                account_id=ACCOUNT,
+                volume_service_role_arn=ASG_ROLE,
             ),
         )
 
@@ -125,29 +132,32 @@ def test_kms_key_rotates_and_lets_logs_and_autoscaling_use_it(
     assert key.inputs["enableKeyRotation"] is True
     statements = {s["Sid"]: s for s in json.loads(key.inputs["policy"])["Statement"]}
     assert statements["CloudWatchLogsEncrypts"]["Principal"] == {"Service": "logs.ap-northeast-1.amazonaws.com"}
-    assert statements["AutoScalingGrantsForVolumes"]["Principal"]["AWS"].endswith("AWSServiceRoleForAutoScaling")
+    assert statements["AutoScalingGrantsForVolumes"]["Principal"]["AWS"] == ASG_ROLE
+    assert statements["NoOneDeletesOrDisablesTheKey"]["Effect"] == "Deny"
 
 
-def test_tw09_log_server_has_encrypted_volumes_no_public_address_and_imdsv2(
+def test_tw09_log_server_has_encrypted_volumes_no_public_address_imdsv2_and_protection(
     mocks: TeleworkMocks,
 ) -> None:
     def program() -> pulumi.Output[None]:
         server = LogServer(
             "log-server",
             LogServerArgs(
-                stack="test",
-                region="ap-northeast-1",
-                image_id="ami-1",
+                context=HostContext(
+                    stack="test",
+                    region="ap-northeast-1",
+                    image=HostImage(id="ami-1", root_device_name="/dev/xvda"),
+                    kms_key_arn=KMS_ARN,
+                    ssm_bucket_name="ssm-bucket",
+                    site_bundle_object_arn="arn:aws:s3:::site-bundle/site.zip",
+                    proxy_address="10.40.0.10",
+                ),
                 instance_type="m7i.large",
                 volume_gb=200,
                 subnet_id="subnet-m0",
                 availability_zone="ap-northeast-1a",
                 security_group_ids=["sg-log"],
-                kms_key_arn=KMS_ARN,
                 archive_bucket_arn="arn:aws:s3:::archive",
-                ssm_bucket_name="ssm-bucket",
-                ssm_bucket_arn="arn:aws:s3:::ssm-bucket",
-                proxy_address="10.40.0.10",
             ),
         )
         return server.private_ip.apply(lambda ip: None if ip else pytest_fail())
@@ -159,15 +169,16 @@ def test_tw09_log_server_has_encrypted_volumes_no_public_address_and_imdsv2(
     assert instance.inputs["rootBlockDevice"]["encrypted"] is True
     assert instance.inputs["rootBlockDevice"]["kmsKeyId"] == KMS_ARN
     assert instance.tags[TAG_ROLE] == "log_server"
+    assert instance.inputs["disableApiTermination"] is True
     (volume,) = mocks.of_type(VOLUME)
     assert volume.inputs["encrypted"] is True and volume.inputs["size"] == 200
     assert volume.inputs["availabilityZone"] == "ap-northeast-1a"
     policies = [json.loads(p.inputs["policy"]) for p in mocks.of_type("aws:iam/rolePolicy:RolePolicy")]
     actions = {a for p in policies for s in p["Statement"] for a in s["Action"]}
     assert "s3:PutObject" in actions
-    assert not {a for a in actions if "Delete" in a} - {"s3:DeleteObject"}
+    assert not {a for a in actions if "Delete" in a}
     archive_statement = next(s for p in policies for s in p["Statement"] if s["Sid"] == "ArchiveAppendOnly")
-    assert archive_statement["Action"] == ["s3:PutObject"]
+    assert archive_statement["Action"] == ["s3:PutObject", "s3:AbortMultipartUpload"]
 
 
 def pytest_fail() -> None:

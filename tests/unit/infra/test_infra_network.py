@@ -9,7 +9,7 @@ import pulumi
 from infra.network import Network, NetworkArgs
 from infra.tagging import TAG_ZONE, Zone
 from infra.vpc_endpoints import VpcEndpoints, VpcEndpointsArgs
-from tests.unit.infra.pulumi_mocks import TeleworkMocks, config_for, declare
+from tests.unit.infra.pulumi_mocks import ACCOUNT, TeleworkMocks, config_for, declare
 
 SUBNET = "aws:ec2/subnet:Subnet"
 ROUTE = "aws:ec2/route:Route"
@@ -21,17 +21,19 @@ FLOW_GROUP = "arn:aws:logs:ap-northeast-1:123456789012:log-group:/telework/test/
 
 def _network() -> Network:
     cfg = config_for(200)
+    net = cfg.network
     return Network(
         "network",
         NetworkArgs(
             stack="test",
             region=cfg.region,
-            vpc_cidr=cfg.vpc_cidr,
-            availability_zones=cfg.availability_zones,
-            edge_subnet_cidrs=cfg.edge_subnet_cidrs,
-            desktop_subnet_cidrs=cfg.desktop_subnet_cidrs,
-            management_subnet_cidrs=cfg.management_subnet_cidrs,
+            vpc_cidr=net.vpc_cidr,
+            availability_zones=net.availability_zones,
+            edge_subnet_cidrs=net.edge_subnet_cidrs,
+            desktop_subnet_cidrs=net.desktop_subnet_cidrs,
+            management_subnet_cidrs=net.management_subnet_cidrs,
             flow_log_group_arn=FLOW_GROUP,
+            account_id=ACCOUNT,
         ),
     )
 
@@ -134,6 +136,7 @@ def test_ssm_logs_and_kms_endpoints_need_no_internet(mocks: TeleworkMocks) -> No
                 vpc_id="vpc-1",
                 subnet_ids=["subnet-m0", "subnet-m1"],
                 security_group_id="sg-endpoints",
+                account_id=ACCOUNT,
             ),
         )
 

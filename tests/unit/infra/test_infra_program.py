@@ -32,6 +32,8 @@ UNTAGGED_TYPES = {
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
     "aws:kms/alias:Alias",
     "aws:lb/listener:Listener",
+    "aws:lb/targetGroupAttachment:TargetGroupAttachment",
+    "aws:cloudwatch/eventTarget:EventTarget",
     "aws:cloudwatch/logStream:LogStream",
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
@@ -50,13 +52,14 @@ def test_desktop_group_is_sized_from_seats_and_users_per_host(
     seats, mocks = run
     (group,) = mocks.of_type("aws:autoscaling/group:Group")
     hosts = -(-seats // 10)
+    refresh_room = max(1, -(-hosts // 10))
     assert (
         group.inputs["minSize"],
         group.inputs["maxSize"],
         group.inputs["desiredCapacity"],
     ) == (
         hosts,
-        hosts,
+        hosts + refresh_room,
         hosts,
     )
 
@@ -66,11 +69,12 @@ def test_the_same_resources_at_every_scale(run: tuple[int, TeleworkMocks]) -> No
     counts = Counter(r.type for r in mocks.resources)
     assert counts["aws:ec2/subnet:Subnet"] == 6
     assert counts["aws:ec2/vpc:Vpc"] == 1
-    assert counts["aws:ec2/instance:Instance"] == 2  # log server and package proxy
+    assert counts["aws:ec2/instance:Instance"] == 4  # log server, package proxy, two brokers
     assert counts["aws:ec2/launchTemplate:LaunchTemplate"] == 1
     assert counts["aws:ec2clientvpn/endpoint:Endpoint"] == 1
     assert counts["aws:ec2/vpnConnection:VpnConnection"] == 2
-    assert counts["aws:s3/bucket:Bucket"] == 2
+    assert counts["aws:s3/bucket:Bucket"] == 3  # archive, SSM transfer, site bundle
+    assert counts["aws:ssm/association:Association"] == 4  # desktops, brokers, log server, proxy
     assert counts["aws:ec2/route:Route"] == 1  # the edge zone's default route, nothing else
 
 
@@ -128,7 +132,7 @@ def test_every_instance_carries_the_inventory_tags(
     for instance in mocks.of_type("aws:ec2/instance:Instance"):
         assert instance.tags[TAG_SSM_BUCKET] == "ssm-transfer-bucket-0a1b2c"
         roles.add(instance.tags[TAG_ROLE])
-    assert roles == {"log_server", "package_proxy"}
+    assert roles == {"log_server", "package_proxy", "rdp_broker"}
 
 
 def test_tw09_retention_of_every_log_group_is_the_configured_one(
@@ -138,6 +142,50 @@ def test_tw09_retention_of_every_log_group_is_the_configured_one(
     groups = mocks.of_type("aws:cloudwatch/logGroup:LogGroup")
     assert len(groups) == 3
     assert {g.inputs["retentionInDays"] for g in groups} == {400}
+
+
+def test_tw09_only_the_log_server_is_protected_from_termination(
+    run: tuple[int, TeleworkMocks],
+) -> None:
+    _, mocks = run
+    protected = {
+        i.tags[TAG_ROLE]: i.inputs["disableApiTermination"] for i in mocks.of_type("aws:ec2/instance:Instance")
+    }
+    assert protected == {"log_server": True, "package_proxy": False, "rdp_broker": False}
+
+
+def test_termination_protection_is_the_callers_choice_not_a_check_of_the_role(mocks: TeleworkMocks) -> None:
+    from infra.debian_image import HostImage
+    from infra.ec2_host import Ec2Host, Ec2HostArgs
+    from infra.host_context import HostContext
+    from infra.tagging import Zone
+    from tests.unit.infra.pulumi_mocks import declare
+
+    context = HostContext(
+        stack="test",
+        region="ap-northeast-1",
+        image=HostImage(id="ami-1", root_device_name="/dev/xvda"),
+        kms_key_arn="arn:aws:kms:ap-northeast-1:123456789012:key/k",
+        ssm_bucket_name="ssm",
+        site_bundle_object_arn="arn:aws:s3:::bundle/site.zip",
+        proxy_address=None,
+    )
+    for role, protect in ((Role.PACKAGE_PROXY, True), (Role.LOG_SERVER, False)):
+        name = f"host-{role.value.replace('_', '-')}"
+        args = Ec2HostArgs(
+            context=context,
+            role=role,
+            zone=Zone.EDGE,
+            controls="TW-11",
+            instance_type="t3.small",
+            subnet_id="subnet-1",
+            availability_zone="ap-northeast-1a",
+            security_group_ids=["sg-1"],
+            instance_profile_name="profile",
+            termination_protection=protect,
+        )
+        declare(lambda n=name, a=args: Ec2Host(n, a).instance_id.apply(lambda _: None))
+        assert mocks.one("aws:ec2/instance:Instance", f"{name}-instance").inputs["disableApiTermination"] is protect
 
 
 def test_openvpn_gateways_are_optional_edge_hosts_with_elastic_ips() -> None:
@@ -154,26 +202,25 @@ def test_openvpn_gateways_are_optional_edge_hosts_with_elastic_ips() -> None:
     assert not mocks.of_type("aws:ec2/vpnGateway:VpnGateway")
 
 
-def test_entry_point_reads_config_and_builds_the_stack(mocks: TeleworkMocks) -> None:
+def test_entry_point_reads_config_and_builds_the_stack(mocks: TeleworkMocks, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
     import runpy
     from pathlib import Path
 
-    import pulumi
-
     from tests.unit.infra.pulumi_mocks import CLIENT_CA, SERVER_CERT, declare
 
-    pulumi.runtime.set_all_config(
-        {
-            "telework:seats": "30",
-            "telework:client_vpn_server_certificate_arn": SERVER_CERT,
-            "telework:client_vpn_root_certificate_arn": CLIENT_CA,
-        }
+    monkeypatch.setenv(
+        "PULUMI_CONFIG",
+        json.dumps(
+            {
+                "telework:seats": "30",
+                "telework:client_vpn_server_certificate_arn": SERVER_CERT,
+                "telework:client_vpn_root_certificate_arn": CLIENT_CA,
+            }
+        ),
     )
     main = Path(__file__).resolve().parents[3] / "infra" / "__main__.py"
-    try:
-        declare(lambda: runpy.run_path(str(main), run_name="__main__") and None)
-    finally:
-        pulumi.runtime.set_all_config({})
+    declare(lambda: runpy.run_path(str(main), run_name="__main__") and None)
     (group,) = mocks.of_type("aws:autoscaling/group:Group")
     assert group.inputs["desiredCapacity"] == 3
     assert not mocks.of_type("aws:ec2/vpnConnection:VpnConnection")

@@ -24,7 +24,12 @@ OFFICE = ("172.20.0.0/16",)
 CARRIER = ("172.30.0.0/20",)
 
 
-def _declare(mocks: TeleworkMocks, vpn_gateways: bool = True) -> None:
+def _declare(
+    mocks: TeleworkMocks,
+    vpn_gateways: bool = True,
+    office: tuple[str, ...] = OFFICE,
+    carrier: tuple[str, ...] = CARRIER,
+) -> None:
     def program() -> pulumi.Output[None]:
         groups = SecurityGroups(
             "sg",
@@ -32,15 +37,15 @@ def _declare(mocks: TeleworkMocks, vpn_gateways: bool = True) -> None:
                 stack="test",
                 vpc_id="vpc-1",
                 s3_prefix_list_id="pl-s3",
-                office_cidrs=OFFICE,
-                carrier_cidrs=CARRIER,
+                office_cidrs=office,
+                carrier_cidrs=carrier,
                 vpn_port=1194,
                 vpn_gateways=vpn_gateways,
             ),
         )
 
         def check(ids: list[str]) -> None:
-            assert len(set(ids)) == len(ids) == (7 if vpn_gateways else 6)
+            assert len(set(ids)) == len(ids) == (8 if vpn_gateways else 7)
 
         return pulumi.Output.all(*groups.ids.values()).apply(check)
 
@@ -60,14 +65,25 @@ def _peer(rule: Registered) -> str:
     return str(inputs.get("referencedSecurityGroupId") or inputs.get("cidrIpv4") or inputs.get("prefixListId"))
 
 
-def test_tw11_desktop_sg_allows_only_rdp_from_the_rdp_entry(
+def test_tw11_desktop_sg_allows_only_rdp_from_the_session_brokers(
     mocks: TeleworkMocks,
 ) -> None:
     _declare(mocks)
     ingress = _rules(mocks, INGRESS, Group.DESKTOP)
     assert len(ingress) == 1
     assert _ports(ingress) == {("tcp", 3389, 3389)}
-    assert _peer(ingress[0]) == "sg-rdp-entry-id"
+    assert _peer(ingress[0]) == "sg-rdp-broker-id"
+
+
+def test_tw11_brokers_take_rdp_from_the_entry_and_share_sessions_with_each_other(
+    mocks: TeleworkMocks,
+) -> None:
+    _declare(mocks)
+    ingress = {(_peer(r), r.inputs["fromPort"]) for r in _rules(mocks, INGRESS, Group.RDP_BROKER)}
+    assert ingress == {("sg-rdp-entry-id", 3389), ("sg-rdp-broker-id", 10000)}
+    egress = {(_peer(r), r.inputs["fromPort"]) for r in _rules(mocks, EGRESS, Group.RDP_BROKER)}
+    assert ("sg-desktop-id", 3389) in egress and ("sg-rdp-broker-id", 10000) in egress
+    assert ("sg-log-server-id", 6514) in egress
 
 
 def test_tw11_rdp_entry_accepts_rdp_from_vpn_clients_gateways_and_carrier_only(
@@ -109,6 +125,7 @@ def test_tw09_log_server_accepts_only_6514_from_hosts_and_the_office_zone(
     assert _ports(ingress) == {("tcp", 6514, 6514)}
     assert {_peer(r) for r in ingress} == {
         "sg-desktop-id",
+        "sg-rdp-broker-id",
         "sg-package-proxy-id",
         "sg-vpn-gateway-id",
         "172.20.0.0/16",
@@ -123,6 +140,7 @@ def test_tw11_management_reaches_ssm_through_endpoints_on_443_only(
     assert _ports(ingress) == {("tcp", 443, 443)}
     assert {_peer(r) for r in ingress} == {
         "sg-desktop-id",
+        "sg-rdp-broker-id",
         "sg-log-server-id",
         "sg-package-proxy-id",
         "sg-vpn-gateway-id",
@@ -162,6 +180,7 @@ def test_tw11_groups_have_no_inline_rules_and_default_group_is_empty(
     for group in mocks.of_type(SG):
         assert not group.inputs.get("ingress") and not group.inputs.get("egress"), group.name
         assert "TW-11" in group.inputs["description"]
+        assert group.inputs["namePrefix"].startswith("telework-test-"), group.name
     (default,) = mocks.of_type(DEFAULT_SG)
     assert default.inputs.get("ingress", []) == [] and default.inputs.get("egress", []) == []
 
@@ -182,3 +201,23 @@ def test_each_flow_between_groups_opens_both_ends(mocks: TeleworkMocks) -> None:
     to_outside = [f for f in flows if isinstance(f.target, (Cidr, PrefixList))]
     assert len(mocks.of_type(EGRESS)) == len(both) + len(to_outside)
     assert len(mocks.of_type(INGRESS)) == len(both) + len(from_outside)
+
+
+def _rules_by_name(mocks: TeleworkMocks) -> dict[str, tuple[str, str, int]]:
+    return {
+        r.name: (r.inputs["securityGroupId"], _peer(r), r.inputs["fromPort"])
+        for r in mocks.of_type(INGRESS) + mocks.of_type(EGRESS)
+    }
+
+
+def test_tw11_reordering_cidrs_in_config_renames_no_rule(mocks: TeleworkMocks) -> None:
+    """Rule names come from the peer (a CIDR's name holds the CIDR), not from its position:
+    with positions, swapping two carrier networks would replace both rules."""
+    carriers = ("172.30.0.0/20", "172.30.16.0/20")
+    offices = ("172.20.0.0/16", "172.21.0.0/16")
+    _declare(mocks, office=offices, carrier=carriers)
+    first = _rules_by_name(mocks)
+    mocks.resources.clear()
+    _declare(mocks, office=offices[::-1], carrier=carriers[::-1])
+    assert _rules_by_name(mocks) == first
+    assert "sg-carrier-172-30-16-0-20-to-rdp-entry-tcp3389-in" in first

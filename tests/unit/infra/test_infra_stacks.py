@@ -37,7 +37,7 @@ def test_project_file_runs_infra_with_python_pip_and_a_virtualenv() -> None:
 def test_example_stack_passes_validation(stack: str, seats: int) -> None:
     config = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text(encoding="utf-8"))["config"]
     cfg = validate_config(_as_cli_values(config), stack)
-    assert cfg.seats == seats
+    assert cfg.desktops.seats == seats
     assert cfg.region == "ap-northeast-1"
     assert cfg.stack == stack
 
@@ -45,7 +45,7 @@ def test_example_stack_passes_validation(stack: str, seats: int) -> None:
 def test_production_stack_has_mfa_and_a_compliance_lock() -> None:
     config = yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text(encoding="utf-8"))["config"]
     cfg = validate_config(_as_cli_values(config), "prod")
-    assert cfg.mfa_on_client_vpn
-    assert cfg.archive_lock_mode == "COMPLIANCE"
-    assert cfg.archive_retention_days >= 1827
-    assert {gw.kind for gw in cfg.customer_gateways} == {"office", "carrier"}
+    assert cfg.remote_access.mfa_on_client_vpn
+    assert cfg.logging.archive_lock_mode == "COMPLIANCE"
+    assert cfg.logging.archive_retention_days >= 1827
+    assert {gw.kind for gw in cfg.remote_access.customer_gateways} == {"office", "carrier"}

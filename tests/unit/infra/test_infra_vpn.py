@@ -98,12 +98,13 @@ def test_tw07_tw11_split_tunnel_session_timeout_and_banner(
     assert endpoint.inputs["selfServicePortal"] == "disabled"
 
 
-def test_tw11_client_vpn_is_authorised_to_desktop_subnets_only(
+def test_tw11_client_vpn_is_authorised_to_desktop_subnets_and_the_resolver_only(
     mocks: TeleworkMocks,
 ) -> None:
     _client_vpn(mocks)
     rules = mocks.of_type(AUTH)
     assert sorted(r.inputs["targetNetworkCidr"] for r in rules) == [
+        "10.40.0.2/32",
         "10.40.16.0/20",
         "10.40.32.0/20",
     ]
@@ -122,9 +123,11 @@ def _site_to_site(mocks: TeleworkMocks) -> None:
             SiteToSiteVpnArgs(
                 stack="test",
                 vpc_id="vpc-1",
-                vpc_cidr=cfg.vpc_cidr,
-                gateways=cfg.customer_gateways,
-                preshared_keys={gw.name: pulumi.Output.secret(f"psk-{gw.name}") for gw in cfg.customer_gateways},
+                vpc_cidr=cfg.network.vpc_cidr,
+                gateways=cfg.remote_access.customer_gateways,
+                preshared_keys={
+                    gw.name: pulumi.Output.secret(f"psk-{gw.name}") for gw in cfg.remote_access.customer_gateways
+                },
                 route_table_ids=["rt-desktop", "rt-management"],
                 log_group_arn="arn:aws:logs:ap-northeast-1:123456789012:log-group:s2s",
             ),

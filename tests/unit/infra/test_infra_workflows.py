@@ -72,3 +72,14 @@ def test_up_runs_on_merge_to_main_with_the_policy_pack() -> None:
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_each_stack_has_a_policy_config_file(stack: str) -> None:
     assert (ROOT / "policy" / f"config.{stack}.json").is_file()
+
+
+@pytest.mark.parametrize("name", ["pulumi-preview.yml", "pulumi-up.yml"])
+def test_a_change_to_the_site_bundle_is_previewed_and_applied(name: str) -> None:
+    """The stack uploads ansible/ and inventories/aws/ (infra.site_bundle): a change there changes it."""
+    from infra.site_bundle import BUNDLE_FOLDERS
+
+    workflow = _workflow(name)
+    trigger = workflow["on"].get("pull_request") or workflow["on"]["push"]
+    for folder in BUNDLE_FOLDERS:
+        assert f"{folder}/**" in trigger["paths"], folder

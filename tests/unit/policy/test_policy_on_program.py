@@ -53,6 +53,13 @@ def test_whole_program_passes_the_policy_pack(seats: int) -> None:
     assert any(r.inputs.get("cidrIpv4") == "0.0.0.0/0" for r in mocks.resources)
 
 
+def test_tw09_tw11_the_program_is_what_the_new_rules_look_at() -> None:
+    """The key, endpoint and role rules each see resources of the program (not vacuous)."""
+    mocks = run_program(config_for(50))
+    types = {r.type for r in mocks.resources}
+    assert {rules.KMS_KEY, rules.VPC_ENDPOINT, rules.ROLE_POLICY} <= types
+
+
 def test_a_broken_program_fails_the_policy_pack() -> None:
     mocks = run_program(config_for(50))
     archive = next(r for r in mocks.resources if r.type == rules.BUCKET and "archive" in r.name)

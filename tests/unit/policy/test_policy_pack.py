@@ -7,6 +7,7 @@ can only be driven by the Pulumi CLI, which CI runs (`pulumi preview --policy-pa
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -90,7 +91,7 @@ def stack_violations(
 DESKTOP_INSTANCE: dict[str, Any] = {
     "tags": {"telework:role": "remote_desktop", "telework:zone": "desktop"},
     "associatePublicIpAddress": False,
-    "metadataOptions": {"httpTokens": "required"},
+    "metadataOptions": {"httpTokens": "required", "httpPutResponseHopLimit": 1},
     "rootBlockDevice": {"encrypted": True},
     "ebsBlockDevices": [{"deviceName": "/dev/xvdf", "encrypted": True}],
 }
@@ -99,7 +100,7 @@ DESKTOP_TEMPLATE: dict[str, Any] = {
         {"resourceType": "instance", "tags": {"telework:role": "remote_desktop"}},
     ],
     "networkInterfaces": [{"associatePublicIpAddress": "false"}],
-    "metadataOptions": {"httpTokens": "required"},
+    "metadataOptions": {"httpTokens": "required", "httpPutResponseHopLimit": 1},
     "blockDeviceMappings": [{"deviceName": "/dev/xvda", "ebs": {"encrypted": "true"}}],
 }
 
@@ -220,6 +221,109 @@ def test_imdsv1_is_rejected(resource_type: str, good: Mapping[str, Any]) -> None
     )
     assert violations(rules.imdsv2_required, resource_type, _with(good, ["metadataOptions"], {}))
     assert not violations(rules.imdsv2_required, resource_type, good)
+
+
+@pytest.mark.parametrize(
+    "resource_type, good",
+    [(rules.INSTANCE, DESKTOP_INSTANCE), (rules.LAUNCH_TEMPLATE, DESKTOP_TEMPLATE)],
+)
+@pytest.mark.parametrize("hops", [2, None])
+def test_tw11_metadata_reachable_beyond_the_instance_is_rejected(
+    resource_type: str, good: Mapping[str, Any], hops: int | None
+) -> None:
+    bad = _with(good, ["metadataOptions", "httpPutResponseHopLimit"], hops)
+    assert any("HopLimit" in v for v in violations(rules.imdsv2_required, resource_type, bad))
+    assert not violations(rules.imdsv2_required, resource_type, good)
+
+
+# --- no one may destroy a key (TW-09) ---
+
+KEY_POLICY = {
+    "Statement": [
+        {"Sid": "NoOne", "Effect": "Deny", "Principal": "*", "Action": ["kms:ScheduleKeyDeletion", "kms:DisableKey"]},
+        {"Sid": "Root", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "kms:*"},
+    ]
+}
+
+
+def test_tw09_key_that_an_administrator_may_delete_is_rejected() -> None:
+    good = {"policy": json.dumps(KEY_POLICY)}
+    assert not violations(rules.keys_cannot_be_destroyed, rules.KMS_KEY, good)
+    without_deny = {"policy": json.dumps({"Statement": KEY_POLICY["Statement"][1:]})}
+    assert len(violations(rules.keys_cannot_be_destroyed, rules.KMS_KEY, without_deny)) == 2
+    only_for_one_user = copy.deepcopy(KEY_POLICY)
+    only_for_one_user["Statement"][0]["Principal"] = {"AWS": "arn:aws:iam::123456789012:user/x"}
+    assert violations(rules.keys_cannot_be_destroyed, rules.KMS_KEY, {"policy": json.dumps(only_for_one_user)})
+    wildcard = copy.deepcopy(KEY_POLICY)
+    wildcard["Statement"][0]["Action"] = "kms:*"
+    assert not violations(rules.keys_cannot_be_destroyed, rules.KMS_KEY, {"policy": json.dumps(wildcard)})
+
+
+# --- endpoints limited to the ward (TW-11) ---
+
+WARD_ONLY = {
+    "Statement": [
+        {
+            "Sid": "Ward",
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "*",
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:PrincipalAccount": "123456789012"}},
+        },
+        {
+            "Sid": "Agent",
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "s3:GetObject",
+            "Resource": ["arn:aws:s3:::amazon-ssm-ap-northeast-1/*"],
+        },
+    ]
+}
+
+
+@pytest.mark.parametrize("service", ["s3", "ssm", "logs", "kms"])
+def test_tw11_endpoint_open_to_any_principal_is_rejected(service: str) -> None:
+    name = f"com.amazonaws.ap-northeast-1.{service}"
+    good = {"serviceName": name, "policy": json.dumps(WARD_ONLY)}
+    assert not violations(rules.endpoints_limited_to_the_ward, rules.VPC_ENDPOINT, good)
+    assert violations(rules.endpoints_limited_to_the_ward, rules.VPC_ENDPOINT, {"serviceName": name})
+    open_policy = {"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}]}
+    assert violations(
+        rules.endpoints_limited_to_the_ward,
+        rules.VPC_ENDPOINT,
+        {"serviceName": name, "policy": json.dumps(open_policy)},
+    )
+
+
+def test_tw11_endpoints_of_services_without_policies_are_left_alone() -> None:
+    props = {"serviceName": "com.amazonaws.ap-northeast-1.ssmmessages"}
+    assert not violations(rules.endpoints_limited_to_the_ward, rules.VPC_ENDPOINT, props)
+    assert violations(
+        rules.endpoints_limited_to_the_ward, rules.VPC_ENDPOINT, props, {"policyServices": ["ssmmessages"]}
+    )
+
+
+# --- no wildcard S3 writes (TW-11) ---
+
+
+@pytest.mark.parametrize(
+    ("action", "resource"),
+    [("s3:PutObject", "*"), ("s3:*", "arn:aws:s3:::*"), ("*", "*"), ("s3:Delete*", "arn:aws:s3:::*/*")],
+)
+def test_tw11_role_that_writes_to_every_bucket_is_rejected(action: str, resource: str) -> None:
+    bad = {"policy": json.dumps({"Statement": [{"Effect": "Allow", "Action": action, "Resource": resource}]})}
+    assert violations(rules.no_wildcard_s3_writes, rules.ROLE_POLICY, bad)
+    named = {
+        "policy": json.dumps(
+            {"Statement": [{"Effect": "Allow", "Action": action, "Resource": "arn:aws:s3:::archive/*"}]}
+        )
+    }
+    assert not violations(rules.no_wildcard_s3_writes, rules.ROLE_POLICY, named)
+    read = {
+        "policy": json.dumps({"Statement": [{"Effect": "Allow", "Action": "ec2:DescribeInstances", "Resource": "*"}]})
+    }
+    assert not violations(rules.no_wildcard_s3_writes, rules.ROLE_POLICY, read)
 
 
 # --- no ingress from 0.0.0.0/0 except the VPN port (TW-11) ---
@@ -393,6 +497,9 @@ def test_every_policy_is_mandatory_and_has_a_validator() -> None:
         "encrypted-volumes",
         "encrypted-buckets",
         "imdsv2-required",
+        "keys-cannot-be-destroyed",
+        "endpoints-limited-to-the-ward",
+        "no-wildcard-s3-writes",
         "no-open-ingress-except-vpn-port",
         "log-retention-minimum",
         "archive-object-lock",
@@ -403,7 +510,6 @@ def test_every_policy_is_mandatory_and_has_a_validator() -> None:
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_policy_config_files_name_real_policies_and_schema_keys(stack: str) -> None:
-    import json
     from pathlib import Path
 
     path = Path(rules.__file__).parent / f"config.{stack}.json"
