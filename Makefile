@@ -26,7 +26,7 @@ ARTIFACTS ?= $(CURDIR)/artifacts
 APT_PACKAGES := debootstrap systemd-container nftables apt-cacher-ng iproute2 openssh-client \
 	util-linux python3-venv git make qrencode
 
-.PHONY: help root-check setup python-setup lab lab-up converge status down test docs lint unit engine-test molecule lab-test bench-lab bench-lynis bench-log bench-rdp clean
+.PHONY: help root-check setup python-setup lab lab-up converge status down test docs lint unit engine-test molecule lab-test bench-lab bench-lynis bench-log bench-rdp collection clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -100,6 +100,9 @@ lab-test: setup ## Bring up and converge the lab, run the end-to-end tests, alwa
 	@mkdir -p $(ARTIFACTS)
 	@trap '$(BIN)/python -m lab down -i inventories/lab' EXIT; \
 	$(MAKE) lab && $(BIN)/python -m pytest -q tests/lab --junitxml=$(ARTIFACTS)/lab-tests.xml
+
+collection: python-setup ## Build the collection (artifacts/collection/), install it fresh, syntax-check its site playbook
+	$(BIN)/python -m collection_release
 
 bench-lab: setup ## Benchmark the lab engine: image build, create-to-SSH, whole site up
 	$(BIN)/python benchmarks/lab_engine.py
