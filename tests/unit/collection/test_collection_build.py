@@ -16,7 +16,7 @@ import pytest
 from collection_release.build import ReleaseError, build, install, syntax_check
 from collection_release.metadata import COLLECTION_ROOT, REPOSITORY, load
 from docgen.role_interface import role_dirs
-from tests.unit.collection.conftest import Installed
+from tests.unit.installed_collection import Installed
 
 META = load()
 ROLES = [p.name for p in role_dirs(COLLECTION_ROOT / "roles")]

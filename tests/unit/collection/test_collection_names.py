@@ -23,7 +23,7 @@ import pytest
 from collection_release.isolated import isolated_env
 from collection_release.metadata import COLLECTION_ROOT, REPOSITORY
 from collection_release.tools import tool
-from tests.unit.collection.conftest import Installed
+from tests.unit.installed_collection import Installed
 
 HERE = Path(__file__).resolve().parent
 RESOLUTION_PROBE = HERE / "resolution_probe.yml"

@@ -1,11 +1,9 @@
-"""The collection built from this checkout and installed into a fresh directory, once per test run."""
+"""The collection built from this checkout and installed into a fresh directory (shared by tests)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-
-import pytest
 
 from collection_release.build import build, install
 
@@ -17,9 +15,7 @@ class Installed:
     path: Path  # the installed collection itself
 
 
-@pytest.fixture(scope="session")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
-    tmp = tmp_path_factory.mktemp("collection")
+def build_and_install(tmp: Path) -> Installed:
     archive = build(tmp / "dist", tmp / "build")
     path = install(archive, tmp / "fresh", tmp / "install")
     return Installed(archive=archive, collections_dir=tmp / "fresh", path=path)
