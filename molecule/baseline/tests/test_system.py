@@ -157,7 +157,9 @@ def test_tw12_unattended_upgrades_sees_the_security_archive(host) -> None:
     assert "-security" in out.stdout
 
 
-SECURITY_PENDING = "apt-get --simulate --quiet -o Debug::NoLocking=1 dist-upgrade | grep -c '^Inst .*[Ss]ecurity' || true"
+SECURITY_PENDING = (
+    "apt-get --simulate --quiet -o Debug::NoLocking=1 dist-upgrade | grep -c '^Inst .*[Ss]ecurity' || true"
+)
 
 
 def test_tw12_no_security_update_is_pending_after_converge(host) -> None:
