@@ -20,13 +20,21 @@ SCENARIOS ?= $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/m
 DISTROS ?= debian13 debian12
 # Molecule runs going at once (each is its own lab; 2 suits a 2-core machine: runs wait on apt a lot)
 MOLECULE_JOBS ?= 2
+# Ansible strategy of every run (lab, Molecule, tests): Mitogen's `mitogen_linear` (default, see
+# ansible/ansible.cfg) or the plain `linear`; `free`/`mitogen_free` for experiments.
+STRATEGIES := mitogen_linear linear mitogen_free free
+STRATEGY ?= $(or $(ANSIBLE_STRATEGY),mitogen_linear)
+ifeq ($(filter $(STRATEGY),$(STRATEGIES)),)
+$(error STRATEGY=$(STRATEGY) is not a strategy this project supports; use one of: $(STRATEGIES) (mitogen_linear is the default, linear the plain Ansible one))
+endif
+export ANSIBLE_STRATEGY := $(STRATEGY)
 ARTIFACTS ?= $(CURDIR)/artifacts
 
 # Debian packages the controller machine needs (the lab engine and its package proxy).
 APT_PACKAGES := debootstrap systemd-container nftables apt-cacher-ng iproute2 openssh-client \
 	util-linux python3-venv git make qrencode
 
-.PHONY: help root-check setup python-setup lab lab-up converge status down test docs lint unit engine-test molecule lab-test bench-lab bench-lynis bench-log bench-rdp collection ee-context clean
+.PHONY: help root-check setup python-setup lab lab-up converge staff status down test docs lint unit engine-test molecule lab-test bench-lab bench-lynis bench-log bench-rdp bench-converge collection ee-context clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -62,19 +70,19 @@ lab-up: setup
 converge: setup
 	$(BIN)/ansible-playbook -i inventories/lab ansible/site.yml
 
+staff: setup ## Apply only the staff list to every service that reads it (disable = revoke, one short run)
+	$(BIN)/ansible-playbook -i inventories/lab ansible/site.yml --tags staff
+
 status: ## Show every lab host, its zones, addresses and what runs there
 	@$(BIN)/python -m lab status
 
 down: ## Stop every lab and remove everything it made on this machine
 	$(BIN)/python -m lab down --all
 
-test: setup ## Run every test tier: lint, unit, engine, Molecule (Debian 13 and 12), lab end to end
-	$(MAKE) lint
-	$(MAKE) unit
-	$(MAKE) engine-test
-	@# The Molecule matrix and the lab tier use separate labs: run them side by side (their
-	@# verify steps mostly wait); each one's output is printed when it ends.
-	$(MAKE) -j2 --output-sync=target molecule lab-test
+test: setup ## Run every test tier: lint, unit, engine, Molecule (Debian 13 and 12), lab end to end; prints each tier's time
+	@# lint, unit and engine in turn, then the Molecule matrix and the lab tier side by side
+	@# (separate labs; their output is printed when each ends), then the time of every tier.
+	$(BIN)/python tests/tiers.py
 
 docs: python-setup ## Regenerate the docs made from the code: role variable tables, defaults comments, docs/controls.md
 	$(BIN)/python -m docgen
@@ -116,6 +124,9 @@ bench-lynis: setup ## Benchmark: Lynis hardening index, bare host vs baseline (D
 bench-log: setup ## Benchmark: log throughput over RELP/TLS with zero loss (boots and removes the log_server hosts)
 	MOLECULE_DISTRO=debian13 $(BIN)/molecule converge -s log_server
 	$(BIN)/python benchmarks/log_throughput.py; rc=$$?; MOLECULE_DISTRO=debian13 $(BIN)/molecule destroy -s log_server; exit $$rc
+
+bench-converge: setup ## Benchmark: whole-site converge from bare hosts, no-op reruns and a staff run, Mitogen and linear side by side
+	$(BIN)/python benchmarks/converge.py
 
 bench-rdp: setup ## Benchmark: RDP login-to-desktop time and memory per session (boots and removes the remote_desktop hosts)
 	MOLECULE_DISTRO=debian13 $(BIN)/molecule converge -s remote_desktop

@@ -22,8 +22,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from lab import image
-from lab.engine import Engine, preflight
+from lab.engine import Engine
 from lab.inventory import load_inventory, spec_from_inventory
+from lab.preflight import check_machine
 from lab.settings import load
 from lab.spec import normalise_release, parse_spec
 from lab.state import machine_lock
@@ -40,7 +41,7 @@ def bench_image(release: str) -> float:
     settings = load()
     engine = Engine(settings, quiet)
     with machine_lock(settings):
-        engine._machine_ready()
+        engine.prepare_machine()
         image.ensure_image(release, settings, quiet)  # warms the proxy cache on a first run
         with tempfile.TemporaryDirectory(dir=settings.home) as tmp:
             started = time.monotonic()
@@ -89,7 +90,7 @@ def main() -> int:
     p.add_argument("--release", default="trixie")
     p.add_argument("--skip-image", action="store_true", help="do not time an image build")
     args = p.parse_args()
-    preflight()
+    check_machine()
     release = normalise_release(args.release, "--release")
     command = "sudo .venv/bin/python benchmarks/lab_engine.py " + shlex.join(sys.argv[1:])
     result: dict[str, Any] = {"command": command.strip(), "release": release, "runs": args.runs}

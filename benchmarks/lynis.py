@@ -32,7 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import yaml  # type: ignore[import-untyped]
 
-from lab.engine import Engine, preflight
+from lab.engine import Engine
+from lab.preflight import check_machine
 from lab.settings import load
 from lab.spec import RELEASES, normalise_release, parse_spec
 from lab.state import LabState
@@ -130,7 +131,7 @@ def main() -> int:
     p.add_argument("--release", nargs="+", default=["trixie", "bookworm"], help="trixie/debian13, bookworm/debian12")
     p.add_argument("--keep", action="store_true", help="leave the hosts up (python -m lab status) to look around")
     args = p.parse_args()
-    preflight()
+    check_machine()
     releases = [normalise_release(r, "--release") for r in args.release]
     command = "sudo .venv/bin/python benchmarks/lynis.py " + shlex.join(sys.argv[1:])
     settings = load()

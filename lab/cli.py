@@ -19,13 +19,14 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
-from lab import image, machine
-from lab.engine import Engine, preflight
+from lab import image, preflight
+from lab.engine import Engine
 from lab.errors import LabError
 from lab.inventory import load_inventory, spec_from_inventory
 from lab.report import as_json, render
 from lab.settings import Settings, load
 from lab.spec import LabSpec, normalise_release, parse_spec
+from lab.ssh_keys import ssh_argv
 from lab.state import HostState, all_states, machine_lock
 
 DEFAULT_INVENTORY = Path(__file__).resolve().parent.parent / "inventories" / "lab"
@@ -57,7 +58,6 @@ def _find_host(settings: Settings, host: str, lab: str | None) -> HostState:
 
 
 def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
-    preflight()
     spec = _spec(args, settings)
     state = Engine(settings, _log).up(spec, timeout=args.timeout)
     print(as_json([state]) if args.json else render(state))
@@ -65,7 +65,6 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_down(args: argparse.Namespace, settings: Settings) -> int:
-    preflight()
     engine = Engine(settings, _log)
     if args.all:
         engine.down_all()
@@ -88,14 +87,13 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_ssh(args: argparse.Namespace, settings: Settings) -> NoReturn:
     hs = _find_host(settings, args.host, args.lab)
-    argv = machine.ssh_argv(settings, hs.control_address)
+    argv = ssh_argv(settings, hs.control_address)
     if sys.stdin.isatty():
         argv.insert(1, "-t")
     os.execvp(argv[0], argv + args.command)
 
 
 def cmd_exec(args: argparse.Namespace, settings: Settings) -> NoReturn:
-    preflight()
     hs = _find_host(settings, args.host, args.lab)
     if not args.command:
         raise LabError("nothing to run", "give a command after --, e.g. `python -m lab exec rdp1 -- ss -tlnp`")
@@ -105,10 +103,9 @@ def cmd_exec(args: argparse.Namespace, settings: Settings) -> NoReturn:
 
 def cmd_image(args: argparse.Namespace, settings: Settings) -> int:
     if args.action == "build":
-        preflight()
         engine = Engine(settings, _log)
         with machine_lock(settings):
-            engine._machine_ready()
+            engine.prepare_machine()
             for r in args.releases or ["trixie", "bookworm"]:
                 path = image.ensure_image(normalise_release(r, "release"), settings, _log)
                 print(path)
@@ -117,7 +114,6 @@ def cmd_image(args: argparse.Namespace, settings: Settings) -> int:
             current = " (current)" if p.name == image.image_id(p.name.split("-")[0], settings) else ""
             print(f"{p.name}{current}")
     elif args.action == "prune":
-        preflight()
         with machine_lock(settings):
             in_use = {hs.image for st in all_states(settings) for hs in st.hosts.values()}
             for name in image.prune_images(settings, in_use):
@@ -172,6 +168,17 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+# Commands that change the machine or enter a host run the machine checks first, once.
+PREFLIGHT_COMMANDS = {"up", "down", "exec"}
+PREFLIGHT_IMAGE_ACTIONS = {"build", "prune"}
+
+
+def needs_preflight(args: argparse.Namespace) -> bool:
+    if args.cmd == "image":
+        return args.action in PREFLIGHT_IMAGE_ACTIONS
+    return args.cmd in PREFLIGHT_COMMANDS
+
+
 def parse(argv: list[str]) -> argparse.Namespace:
     """Parse the command line; everything after `--` is the command for ssh/exec, untouched."""
     rest: list[str] = []
@@ -187,6 +194,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse(list(sys.argv[1:] if argv is None else argv))
     try:
+        if needs_preflight(args):
+            preflight.check_machine()
         result: int = args.func(args, load())
         return result
     except LabError as exc:

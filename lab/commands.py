@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from collections.abc import Sequence
 
@@ -44,14 +43,3 @@ def run(
 def ok(argv: Sequence[str]) -> bool:
     """True when the command exits 0 (output discarded)."""
     return run(argv, check=False).returncode == 0
-
-
-def require_tools(tools: dict[str, str]) -> None:
-    """Fail with one message listing every missing tool and the package that provides it."""
-    missing = {tool: pkg for tool, pkg in tools.items() if shutil.which(tool) is None}
-    if missing:
-        pkgs = " ".join(sorted(set(missing.values())))
-        raise LabError(
-            "missing tools: " + ", ".join(sorted(missing)),
-            f"install them with `apt-get install {pkgs}` (or run `make setup`)",
-        )

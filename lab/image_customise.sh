@@ -23,6 +23,11 @@ rm -f /etc/apt/sources.list
 # Lab hosts have no route out: apt goes through the package proxy on the lab machine.
 printf 'Acquire::http::Proxy "%s";\n' "${PROXY}" > /etc/apt/apt.conf.d/01twlab-proxy
 
+# Lab hosts are disposable (a crash of the machine ends the lab anyway): dpkg skips its fsync
+# after every unpacked file, which halves the time of a large install (the desktop's packages:
+# 47 s -> 26 s on the build machines). Real hosts keep dpkg's default.
+printf '# lab only: the host is disposable\nforce-unsafe-io\n' > /etc/dpkg/dpkg.cfg.d/twlab-unsafe-io
+
 # The administrative account Ansible connects as (key only, passwordless sudo), as on a
 # cloud image. Its key is written when a host is created.
 useradd --create-home --shell /bin/bash --groups sudo "${ADMIN}"

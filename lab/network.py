@@ -15,13 +15,11 @@ them even when the state file is gone (an `up` that crashed half way).
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from lab.commands import ok, run
-from lab.errors import LabError
 from lab.settings import Settings
 
 ALIAS_PREFIX = "twlab"
@@ -71,26 +69,6 @@ def _set_sysctl(key: str, value: str) -> None:
     path = Path("/proc/sys") / key.replace(".", "/")
     if path.exists():
         path.write_text(value)
-
-
-def check_address_plan(settings: Settings) -> None:
-    """Refuse to start when the machine already routes the lab's control network elsewhere."""
-    routes = json.loads(run(["ip", "-j", "-4", "route", "show", "table", "all"]).stdout or "[]")
-    for r in routes:
-        dst = r.get("dst", "")
-        dev = r.get("dev", "")
-        if dst in ("default", "") or dev == settings.control_bridge or r.get("type") in ("local", "broadcast"):
-            continue
-        try:
-            net = ipaddress.IPv4Network(dst, strict=False)
-        except ValueError:
-            continue
-        if net.overlaps(settings.control_network):
-            raise LabError(
-                f"address clash: this machine already routes {net} via {dev}, "
-                f"which overlaps the lab control network {settings.control_network}",
-                "free that range on the machine; the lab owns 10.231.0.0/16 (see README, 'What the lab changes')",
-            )
 
 
 def ensure_control_bridge(settings: Settings) -> None:

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from lab.addresses import first_free_zone_address
 from lab.errors import LabError
 from lab.settings import Settings
 
@@ -32,8 +33,6 @@ LAB_NAME = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
 ZONE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,14}$")
 HOST_NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 RESERVED_INTERFACES = {"lo", "ctl0"}
-# First host address handed out in a zone when the spec does not name one.
-FIRST_AUTO_HOST = 10
 
 
 @dataclass(frozen=True)
@@ -210,12 +209,10 @@ def parse_spec(data: Mapping[str, Any], settings: Settings) -> LabSpec:
     # Fill in addresses the spec left open: the lowest free address from .10 upwards.
     for hname, zname in pending_auto:
         subnet = zones[zname].subnet
-        for candidate in list(subnet.hosts())[FIRST_AUTO_HOST - 1 :]:
-            if candidate not in used:
-                used[candidate] = f"{hname} ({zname})"
-                hosts[hname].interfaces[zname] = ipaddress.IPv4Interface(f"{candidate}/{subnet.prefixlen}")
-                break
-        else:
+        candidate = first_free_zone_address(subnet, used)
+        if candidate is None:
             raise _fail(f"zones.{zname}", f"no free address left in {subnet}")
+        used[candidate] = f"{hname} ({zname})"
+        hosts[hname].interfaces[zname] = ipaddress.IPv4Interface(f"{candidate}/{subnet.prefixlen}")
 
     return LabSpec(name=name, zones=zones, hosts=hosts)

@@ -4,10 +4,11 @@
 
 Each run gets its own Molecule ephemeral directory (so the Debian 13 and 12 runs of one scenario
 never share instance files) and its own lab (`mol-<scenario>-<distro>`), so runs are
-independent. Output goes to artifacts/molecule/<scenario>-<distro>.log; the summary lists every
-run with its result and duration, and the tail of each failed run's log. Runs start longest
-first, by the durations of the previous run (artifacts/molecule/durations.json).
-Exit status: 0 when every run passed.
+independent. Output goes to artifacts/molecule/<scenario>-<distro>.log, with the seconds since
+the run started in front of every Molecule step line; the summary lists every run with its
+result, duration and the time of each step (converge, idempotence, verify, ...), and the tail
+of each failed run's log. Runs start longest first, by the durations of the previous run
+(artifacts/molecule/durations.json). Exit status: 0 when every run passed.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,13 +30,24 @@ DURATIONS = OUT / "durations.json"
 # Rough seconds per run, for the order of a first run (later runs use durations.json): the
 # longest start first so that two workers finish close together.
 EXPECTED = {"remote_desktop": 900, "baseline": 600, "vpn_gateway": 400, "log_server": 300, "zone_router": 200}
+# Molecule's step lines: "INFO     [scenario > converge] Executing" / "... Executed: Successful".
+STEP = re.compile(r"\[(?P<scenario>[\w-]+) > (?P<step>[\w-]+)\] (?P<what>Executing|Executed)")
+
+
+@dataclass
+class Result:
+    scenario: str
+    distro: str
+    ok: bool
+    seconds: float
+    steps: dict[str, float] = field(default_factory=dict)
 
 
 def scenarios() -> list[str]:
     return sorted(p.parent.name for p in (ROOT / "molecule").glob("*/molecule.yml"))
 
 
-def run(scenario: str, distro: str) -> tuple[str, str, bool, float]:
+def run(scenario: str, distro: str) -> Result:
     log = OUT / f"{scenario}-{distro}.log"
     env = dict(
         os.environ,
@@ -44,19 +58,41 @@ def run(scenario: str, distro: str) -> tuple[str, str, bool, float]:
         ANSIBLE_FORCE_COLOR="0",
     )
     started = time.monotonic()
+    steps: dict[str, float] = {}
+    step_started: dict[str, float] = {}
     print(f"molecule: start {scenario} ({distro})", flush=True)
     with open(log, "w") as fh:
-        proc = subprocess.run(
+        proc = subprocess.Popen(
             [str(Path(sys.executable).parent / "molecule"), "test", "-s", scenario],
             cwd=ROOT,
             env=env,
-            stdout=fh,
+            stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-            check=False,
+            text=True,
+            errors="replace",
         )
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            now = time.monotonic()
+            m = STEP.search(line)
+            if m:
+                if m["what"] == "Executing":
+                    step_started[m["step"]] = now
+                elif m["step"] in step_started:
+                    # a step that runs twice (destroy) counts both times
+                    steps[m["step"]] = steps.get(m["step"], 0.0) + now - step_started.pop(m["step"])
+                fh.write(f"[{now - started:7.1f} s] ")
+            fh.write(line)
+        proc.wait()
     took = time.monotonic() - started
-    print(f"molecule: {'ok  ' if proc.returncode == 0 else 'FAIL'} {scenario} ({distro}) in {took:.0f} s", flush=True)
-    return scenario, distro, proc.returncode == 0, took
+    ok = proc.returncode == 0
+    print(f"molecule: {'ok  ' if ok else 'FAIL'} {scenario} ({distro}) in {took:.0f} s", flush=True)
+    return Result(scenario, distro, ok, took, steps)
+
+
+def step_summary(steps: dict[str, float]) -> str:
+    shown = ("converge", "idempotence", "verify", "prepare", "create", "destroy")
+    return "  ".join(f"{s} {steps[s]:.0f}" for s in shown if s in steps)
 
 
 def main() -> int:
@@ -71,21 +107,28 @@ def main() -> int:
     if unknown:
         print(f"molecule: unknown scenario(s): {', '.join(unknown)}; known: {', '.join(scenarios())}", file=sys.stderr)
         return 2
+    bad_distros = sorted(set(args.distros) - {"debian13", "debian12"})
+    if bad_distros:
+        print(f"molecule: unknown distro(s): {', '.join(bad_distros)}; known: debian13, debian12", file=sys.stderr)
+        return 2
     previous: dict[str, float] = json.loads(DURATIONS.read_text()) if DURATIONS.exists() else {}
     matrix = [(s, d) for s in wanted for d in args.distros]
     matrix.sort(key=lambda sd: -previous.get(f"{sd[0]}-{sd[1]}", EXPECTED.get(sd[0], 100.0)))
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         results = list(pool.map(lambda sd: run(*sd), matrix))
-    previous.update({f"{s}-{d}": round(t, 1) for s, d, _ok, t in results})
+    previous.update({f"{r.scenario}-{r.distro}": round(r.seconds, 1) for r in results})
     DURATIONS.write_text(json.dumps(previous, indent=2, sort_keys=True))
+    steps = {f"{r.scenario}-{r.distro}": {k: round(v, 1) for k, v in r.steps.items()} for r in results}
+    (OUT / "steps.json").write_text(json.dumps(steps, indent=2))
 
     print(f"\nmolecule: {len(results)} run(s) in {time.monotonic() - started:.0f} s, {args.jobs} at a time")
-    for s, d, ok, t in sorted(results):
-        print(f"  {'ok  ' if ok else 'FAIL'}  {s:<20} {d:<9} {t:6.0f} s")
-    failed = [(s, d) for s, d, ok, _t in results if not ok]
-    for s, d in failed:
-        log = OUT / f"{s}-{d}.log"
+    for r in sorted(results, key=lambda r: (r.scenario, r.distro)):
+        mark = "ok  " if r.ok else "FAIL"
+        print(f"  {mark}  {r.scenario:<20} {r.distro:<9} {r.seconds:6.0f} s   {step_summary(r.steps)}")
+    failed = [r for r in results if not r.ok]
+    for r in failed:
+        log = OUT / f"{r.scenario}-{r.distro}.log"
         tail = log.read_text(errors="replace").splitlines()[-80:]
         print(f"\n----- last lines of {log.relative_to(ROOT)} -----")
         print("\n".join(tail))

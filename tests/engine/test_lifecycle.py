@@ -19,10 +19,12 @@ from typing import Any
 
 import pytest
 
-from lab import cgroups, machine, network
+from lab import cgroups, network, nspawn, processes
 from lab.engine import Engine
+from lab.preflight import check_machine
 from lab.settings import load
 from lab.spec import parse_spec
+from lab.ssh_keys import ssh_argv
 from lab.state import known_labs
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,7 +58,7 @@ def engine() -> Engine:
 
 def ssh(state_host: Any, command: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [*machine.ssh_argv(SETTINGS, state_host.control_address), command],
+        [*ssh_argv(SETTINGS, state_host.control_address), command],
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -87,11 +89,17 @@ def leftovers(lab: str) -> dict[str, list[str]]:
     return {
         "links": [link.name for link in network.lab_links(lab)],
         "mounts": mounts,
-        "processes": [str(p) for p in machine.nspawn_pids_under(lab_dir).values()]
-        + [str(p) for c in cgroups.names() if c.startswith(machine.machine_name(lab, "")) for p in host_pids(c)],
+        "processes": [str(p) for p in processes.nspawn_pids_under(lab_dir).values()]
+        + [str(p) for c in cgroups.names() if c.startswith(nspawn.machine_name(lab, "")) for p in host_pids(c)],
         "files": [str(lab_dir)] if lab_dir.exists() else [],
-        "cgroups": [c for c in cgroups.names() if c.startswith(machine.machine_name(lab, ""))],
+        "cgroups": [c for c in cgroups.names() if c.startswith(nspawn.machine_name(lab, ""))],
     }
+
+
+@pytest.fixture(scope="module", autouse=True)
+def machine_checked() -> None:
+    """What the CLI does once per command before it uses the engine."""
+    check_machine()
 
 
 @pytest.fixture(scope="module")
@@ -192,9 +200,9 @@ def test_up_repairs_a_host_that_died(lab: Any) -> None:
     assert repaired.hosts["e2"].nspawn_pid != lab.hosts["e2"].nspawn_pid
     assert repaired.hosts["e1"].nspawn_pid == lab.hosts["e1"].nspawn_pid
     assert ssh(repaired.hosts["e2"], "true").returncode == 0
-    assert not machine.alive_pid(old_init)  # not left running beside the new host
-    e2 = machine.machine_name(LAB, "e2")
-    assert {p for p in host_pids(e2) if machine.leader_alive(p, e2)} == {repaired.hosts["e2"].leader_pid}
+    assert not processes.process_is_alive(old_init)  # not left running beside the new host
+    e2 = nspawn.machine_name(LAB, "e2")
+    assert {p for p in host_pids(e2) if processes.is_init_of_host(p, e2)} == {repaired.hosts["e2"].leader_pid}
     lab.hosts.update(repaired.hosts)
 
 
@@ -216,7 +224,7 @@ def test_down_ends_hosts_that_ignore_poweroff_or_outlived_their_nspawn() -> None
     os.kill(orphaned.nspawn_pid, signal.SIGKILL)
     inits = [h.leader_pid for h in state.hosts.values()]
     engine().down(name)
-    assert [p for p in inits if machine.alive_pid(p)] == []
+    assert [p for p in inits if processes.process_is_alive(p)] == []
     assert leftovers(name) == {"links": [], "mounts": [], "processes": [], "files": [], "cgroups": []}
 
 

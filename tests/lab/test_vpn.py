@@ -26,13 +26,13 @@ from vpn_client import (
     GATEWAY,
     PROFILES,
     READY,
+    attempt,
     close_tunnel,
     fresh_code,
     install_client_tools,
     open_tunnel,
     profile,
     secret,
-    stage,
 )
 
 from lab.state import LabState
@@ -48,15 +48,6 @@ def server_log(since: float) -> str:
     return "".join(
         lab_host(GATEWAY).run(cmd.format(since_s, match)).stdout for match in (f"-u {UNIT}", "-t vpn-session")
     )
-
-
-def attempt(name: str, text: str, user: str, code: str) -> str:
-    d = stage(name, text, user, code)
-    cmd = (
-        f"sudo timeout 20 openvpn --config {d}/p.ovpn --auth-user-pass {d}/auth --auth-retry none "
-        "--connect-retry-max 1 --hand-window 10 --verb 3 2>&1; true"
-    )
-    return lab_host(CLIENT).run(cmd).stdout
 
 
 @pytest.fixture(scope="module")

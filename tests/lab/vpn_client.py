@@ -29,14 +29,18 @@ def profile(user: str) -> str:
     return (PROFILES / "users" / user / f"lab-{user}.ovpn").read_text()
 
 
-def fresh_code(user: str) -> str:
-    """A code of a 30-second step not used before for this user (codes are refused twice)."""
+def fresh_code(user: str, secret_b32: str | None = None) -> str:
+    """A code of a 30-second step not used before for this user (codes are refused twice).
+
+    secret_b32: the user's secret as it was (for a user whose secret the gateway has removed).
+    """
     step = int(time.time()) // 30
     if _used_step.get(user, -1) >= step:
         time.sleep(30 - time.time() % 30 + 1)
         step = int(time.time()) // 30
     _used_step[user] = step
-    return lab_host(CLIENT).check_output(f"oathtool --totp -b {shlex.quote(secret(user))}").strip()
+    key = secret_b32 if secret_b32 is not None else secret(user)
+    return lab_host(CLIENT).check_output(f"oathtool --totp -b {shlex.quote(key)}").strip()
 
 
 def stage(name: str, text: str, user: str, code: str) -> str:
@@ -60,6 +64,16 @@ def install_client_tools(*extra: str) -> None:
             f"apt-get install -y -q --no-install-recommends {' '.join(missing)}"
         )
         assert proc.rc == 0, proc.stderr
+
+
+def attempt(name: str, text: str, user: str, code: str) -> str:
+    """One connection attempt from the staff PC with profile text, user and code; the client's output."""
+    d = stage(name, text, user, code)
+    cmd = (
+        f"sudo timeout 20 openvpn --config {d}/p.ovpn --auth-user-pass {d}/auth --auth-retry none "
+        "--connect-retry-max 1 --hand-window 10 --verb 3 2>&1; true"
+    )
+    return lab_host(CLIENT).run(cmd).stdout
 
 
 def open_tunnel(user: str, unit: str) -> str:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+import testinfra
 
 testinfra_hosts = ["ansible://base1"]
 
@@ -152,6 +155,23 @@ def test_tw12_unattended_upgrades_sees_the_security_archive(host) -> None:
     out = host.run("sudo unattended-upgrade --dry-run --debug 2>&1 | head -40")
     assert "Allowed origins are:" in out.stdout
     assert "-security" in out.stdout
+
+
+SECURITY_PENDING = (
+    "apt-get --simulate --quiet -o Debug::NoLocking=1 dist-upgrade | grep -c '^Inst .*[Ss]ecurity' || true"
+)
+
+
+def test_tw12_no_security_update_is_pending_after_converge(host) -> None:
+    """The run applied the security updates the image lacked; the unconverged peer still lacks them."""
+    peer = testinfra.get_host(f"ansible://peer1?ansible_inventory={os.environ['MOLECULE_INVENTORY_FILE']}")
+    peer.check_output("sudo apt-get update -q")
+    pending_on_peer = int(peer.check_output(SECURITY_PENDING))
+    if pending_on_peer == 0:
+        pytest.skip("the security archive has no update for this release's base packages today: nothing to apply")
+    assert int(host.check_output("sudo apt-get update -q >/dev/null; " + SECURITY_PENDING)) == 0
+    log = host.file("/var/log/unattended-upgrades/unattended-upgrades.log").content_string
+    assert "Packages that will be upgraded:" in log
 
 
 def test_tw09_journal_is_persistent(host) -> None:

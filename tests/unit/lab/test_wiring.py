@@ -41,7 +41,8 @@ def test_image_id_changes_with_the_recipe() -> None:
 
 
 def test_nspawn_gets_a_unique_machine_name_and_the_plain_hostname() -> None:
-    from lab.machine import HostPaths, nspawn_argv
+    from lab.nspawn import nspawn_argv
+    from lab.overlay import HostPaths
 
     argv = nspawn_argv(HostPaths(Path("/x/labs/site/hosts/rdp1")), "site", "rdp1")
     assert "--machine=twlab-site-rdp1" in argv

@@ -3,25 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
-FILES = Path(__file__).resolve().parents[3] / "ansible" / "roles" / "log_server" / "files"
+from tests.unit.log_server.tool_files import tool
+
 TODAY = dt.date(2026, 11, 27)
-
-
-def tool(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, FILES / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
 
 manifest = tool("log_manifest")
 retention = tool("log_retention")

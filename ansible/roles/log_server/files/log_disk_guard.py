@@ -13,26 +13,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import shlex
 import subprocess
 import sys
 import syslog
 from pathlib import Path
 
-CONFIG = Path("/etc/default/log-server")
-
-
-def read_config(path: Path = CONFIG) -> dict[str, str]:
-    """KEY=VALUE lines (shell quoting) of the log server's settings; missing file = defaults."""
-    values: dict[str, str] = {}
-    if path.exists():
-        for line in path.read_text().splitlines():
-            line = line.strip()
-            if line and not line.startswith("#") and "=" in line:
-                key, _, raw = line.partition("=")
-                parts = shlex.split(raw)
-                values[key.strip()] = parts[0] if parts else ""
-    return values
+from log_config import read_config
 
 
 def used_percent(path: Path) -> float:

@@ -21,29 +21,16 @@ import argparse
 import datetime as dt
 import hashlib
 import re
-import shlex
 import sys
 import syslog
 from dataclasses import dataclass, field
 from pathlib import Path
 
-CONFIG = Path("/etc/default/log-server")
+from log_config import read_config
+
 FORMAT = "log-manifest 1"
 DAY_FILE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.log$")
 MANIFEST_FILE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.manifest$")
-
-
-def read_config(path: Path = CONFIG) -> dict[str, str]:
-    """KEY=VALUE lines (shell quoting) of the log server's settings; missing file = defaults."""
-    values: dict[str, str] = {}
-    if path.exists():
-        for line in path.read_text().splitlines():
-            line = line.strip()
-            if line and not line.startswith("#") and "=" in line:
-                key, _, raw = line.partition("=")
-                parts = shlex.split(raw)
-                values[key.strip()] = parts[0] if parts else ""
-    return values
 
 
 @dataclass

@@ -14,26 +14,13 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import re
-import shlex
 import sys
 import syslog
 from pathlib import Path
 
-CONFIG = Path("/etc/default/log-server")
+from log_config import read_config
+
 DAY_FILE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.log$")
-
-
-def read_config(path: Path = CONFIG) -> dict[str, str]:
-    """KEY=VALUE lines (shell quoting) of the log server's settings; missing file = defaults."""
-    values: dict[str, str] = {}
-    if path.exists():
-        for line in path.read_text().splitlines():
-            line = line.strip()
-            if line and not line.startswith("#") and "=" in line:
-                key, _, raw = line.partition("=")
-                parts = shlex.split(raw)
-                values[key.strip()] = parts[0] if parts else ""
-    return values
 
 
 def expired(root: Path, cutoff: dt.date) -> list[Path]:
