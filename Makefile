@@ -34,7 +34,7 @@ ARTIFACTS ?= $(CURDIR)/artifacts
 APT_PACKAGES := debootstrap systemd-container nftables apt-cacher-ng iproute2 openssh-client \
 	util-linux python3-venv git make qrencode
 
-.PHONY: help root-check setup python-setup lab lab-up converge staff status down test docs lint unit engine-test molecule lab-test bench-lab bench-lynis bench-log bench-rdp bench-converge collection ee-context clean
+.PHONY: help root-check setup python-setup lab lab-up converge staff status down test docs lint unit engine-test molecule lab-test bench-lab bench-lynis bench-log bench-rdp bench-converge collection ee-context runner-converge clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -114,6 +114,9 @@ collection: python-setup ## Build the collection (artifacts/collection/), instal
 
 ee-context: collection ## Render the AWX execution environment's build context (ansible-builder create) into artifacts/ee-context/
 	$(BIN)/ansible-builder create -f execution-environment.yml -c $(ARTIFACTS)/ee-context --output-filename Containerfile
+
+runner-converge: python-setup ## Converge the running lab site through ansible-runner, as AWX runs a job (artifacts/runner/)
+	$(BIN)/python -m runner_converge --strategy $(STRATEGY)
 
 bench-lab: setup ## Benchmark the lab engine: image build, create-to-SSH, whole site up
 	$(BIN)/python benchmarks/lab_engine.py
