@@ -34,7 +34,7 @@ ARTIFACTS ?= $(CURDIR)/artifacts
 APT_PACKAGES := debootstrap systemd-container nftables apt-cacher-ng iproute2 openssh-client \
 	util-linux python3-venv git make qrencode
 
-.PHONY: help root-check setup python-setup lab lab-up converge staff status down test docs lint unit engine-test molecule lab-test bench-lab bench-lynis bench-log bench-rdp bench-converge clean
+.PHONY: help root-check setup python-setup lab lab-up converge staff status down test docs lint unit engine-test molecule lab-test bench-lab bench-lynis bench-log bench-rdp bench-converge collection ee-context runner-converge clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -108,6 +108,15 @@ lab-test: setup ## Bring up and converge the lab, run the end-to-end tests, alwa
 	@mkdir -p $(ARTIFACTS)
 	@trap '$(BIN)/python -m lab down -i inventories/lab' EXIT; \
 	$(MAKE) lab && $(BIN)/python -m pytest -q tests/lab --junitxml=$(ARTIFACTS)/lab-tests.xml
+
+collection: python-setup ## Build the collection (artifacts/collection/), install it fresh, syntax-check its site playbook
+	$(BIN)/python -m collection_release
+
+ee-context: collection ## Render the AWX execution environment's build context (ansible-builder create) into artifacts/ee-context/
+	$(BIN)/ansible-builder create -f execution-environment.yml -c $(ARTIFACTS)/ee-context --output-filename Containerfile
+
+runner-converge: python-setup ## Converge the running lab site through ansible-runner, as AWX runs a job (artifacts/runner/)
+	$(BIN)/python -m runner_converge --strategy $(STRATEGY)
 
 bench-lab: setup ## Benchmark the lab engine: image build, create-to-SSH, whole site up
 	$(BIN)/python benchmarks/lab_engine.py
