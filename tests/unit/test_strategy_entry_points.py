@@ -24,7 +24,7 @@ def make_dry_run(target: str, **variables: str) -> subprocess.CompletedProcess[s
     return subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, check=False, timeout=60)
 
 
-@pytest.mark.parametrize("target", ["converge", "staff", "molecule"])
+@pytest.mark.parametrize("target", ["converge", "staff", "molecule", "lab-test"])
 def test_make_refuses_an_unknown_strategy_before_running_anything(target: str) -> None:
     good = make_dry_run(target, STRATEGY="linear")
     assert good.returncode == 0, good.stderr  # positive control: the same target with a known strategy
