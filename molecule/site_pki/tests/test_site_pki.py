@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import stat
 from pathlib import Path
 
@@ -52,20 +53,40 @@ def test_tw08_a_leaf_carries_the_requested_names_and_usage_and_is_signed_by_the_
     assert not c.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
     assert 729 <= days(c) <= 730
     assert stat.S_IMODE((PKI / "issued" / NAME / "key.pem").stat().st_mode) == 0o600
-    # What the host received is what the controller issued.
-    assert host.file(f"{INSTALLED}/cert.pem").content_string == (PKI / "issued" / NAME / "cert.pem").read_text()
-    assert host.file(f"{INSTALLED}/key.pem").mode == 0o600
     assert c.serial_number in archived_serials()
 
 
-def test_tw08_a_change_of_names_renews_the_certificate() -> None:
+def test_tw08_the_certificate_entry_point_installs_certificate_key_and_ca_as_asked(host) -> None:
+    # What the host received is what the controller issued, with the owner, group and modes of the request.
+    assert host.file(f"{INSTALLED}/cert.pem").content_string == (PKI / "issued" / NAME / "cert.pem").read_text()
+    assert host.file(f"{INSTALLED}/ca.pem").content_string == (PKI / "ca" / "ca.pem").read_text()
+    key_sum = hashlib.sha256((PKI / "issued" / NAME / "key.pem").read_bytes()).hexdigest()
+    assert host.check_output(f"sha256sum {INSTALLED}/key.pem").split()[0] == key_sum
+    assert host.file(INSTALLED).is_directory
+    for name, mode in {"": 0o750, "/cert.pem": 0o644, "/ca.pem": 0o644, "/key.pem": 0o640}.items():
+        f = host.file(INSTALLED + name)
+        assert (f.user, f.group, f.mode) == ("root", "adm", mode), name
+
+
+def notified(host) -> list[int]:
+    """Serials the scenario's handler was notified for, in order (the entry point's `notify`)."""
+    return [int(line, 16) for line in host.file(f"{INSTALLED}/notified").content_string.split()]
+
+
+def test_tw08_a_change_of_names_renews_the_certificate_and_notifies_the_handler(host) -> None:
     before = leaf().serial_number
+    # Positive control first: the installed certificate was announced to the handler when it came.
+    assert notified(host)[-1] == before
     converge(pki_test_sans=[f"DNS:{HOST}", f"DNS:{HOST}.example.org"])
     renewed = leaf()
     assert renewed.serial_number != before
     sans = renewed.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     assert f"{HOST}.example.org" in sans.get_values_for_type(x509.DNSName)
     assert {before, renewed.serial_number} <= archived_serials()
+    assert notified(host)[-1] == renewed.serial_number
+    count = len(notified(host))
+    converge(pki_test_sans=[f"DNS:{HOST}", f"DNS:{HOST}.example.org"])  # nothing changes: no notification
+    assert len(notified(host)) == count
     converge()  # back to the scenario's names
 
 

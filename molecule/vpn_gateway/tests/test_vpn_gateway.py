@@ -306,13 +306,50 @@ def test_check_mode_reports_no_change_on_a_converged_site() -> None:
     assert set(converge_check().values()) == {0}
 
 
-def test_check_mode_on_a_fresh_host_fails_nothing_and_writes_nothing() -> None:
-    fresh = PROFILES.parent / "vpn-profiles-fresh"
-    proc = run_playbook("fresh_check.yml", "--check")
+@pytest.mark.parametrize(
+    ("playbook", "controller_dirs"),
+    [("fresh_check.yml", ["vpn-profiles-fresh"]), ("site_pki_gateway.yml", ["vpn-profiles-site-pki", "pki-site"])],
+    ids=["builtin-ca", "site-ca"],
+)
+def test_check_mode_on_a_fresh_host_fails_nothing_and_writes_nothing(playbook: str, controller_dirs: list[str]) -> None:
+    proc = run_playbook(playbook, "--check")
     counters = recap(proc.stdout)
     assert proc.returncode == 0 and counters.get("vpngw2", {}).get("failed") == 0, proc.stdout[-3000:]
-    assert not fresh.exists()
+    assert counters["vpngw2"]["changed"] > 0  # positive control: the run would install the gateway
+    assert [d for d in controller_dirs if (PROFILES.parent / d).exists()] == []
     assert not get("vpngw2").file("/etc/openvpn/server/telework.conf").exists
+    assert not get("vpngw2").file("/etc/openvpn/server/telework").exists
+
+
+# --- the site CA (vpn_gateway_pki_provider: site_pki) on the second gateway --------------------
+
+SITE_PKI = PROFILES.parent / "pki-site"
+SITE_PROFILES = PROFILES.parent / "vpn-profiles-site-pki"
+
+
+def test_tw08_with_the_site_ca_the_server_certificate_is_installed_and_a_staff_pc_connects() -> None:
+    """After the check-mode test above: converge vpngw2 on the site CA, then connect to it."""
+    proc = run_playbook("site_pki_gateway.yml")
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    gw = get("vpngw2")
+    etc = "/etc/openvpn/server/telework"
+    issued = SITE_PKI / "issued" / "vpns-vpngw2"
+    # The files are the site CA's, with the modes the role always gave them.
+    assert gw.file(f"{etc}/server.pem").content_string == (issued / "cert.pem").read_text()
+    assert gw.file(f"{etc}/ca.pem").content_string == (SITE_PKI / "ca" / "ca.pem").read_text()
+    expected = {"": 0o755, "/server.pem": 0o644, "/ca.pem": 0o644, "/server.key": 0o600}
+    for name, mode in expected.items():
+        f = gw.file(etc + name)
+        assert (f.user, f.group, f.mode) == ("root", "root", mode), name
+    server = x509.load_pem_x509_certificate((issued / "cert.pem").read_bytes())
+    server.verify_directly_issued_by(x509.load_pem_x509_certificate((SITE_PKI / "ca" / "ca.pem").read_bytes()))
+    # A staff PC with its profile of this gateway gets in (the client checks the server's certificate).
+    text = (SITE_PROFILES / "users" / "alice.ito" / "molecule-alice.ito.ovpn").read_text()
+    b32 = (SITE_PROFILES / "secrets" / "totp" / "alice.ito.b32").read_text().strip()
+    start("site-ca", text, "alice.ito", fresh_code("alice.ito", b32)).stop()
+    # A second run changes nothing.
+    again = run_playbook("site_pki_gateway.yml")
+    assert again.returncode == 0 and recap(again.stdout)["vpngw2"]["changed"] == 0, again.stdout[-4000:]
 
 
 @pytest.mark.parametrize(
