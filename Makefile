@@ -83,8 +83,8 @@ down: ## Stop every lab and remove everything it made on this machine
 	$(BIN)/python -m lab down --all
 
 test: setup ## Run every test tier: lint, unit, engine, Molecule (Debian 13 and 12), lab end to end; prints each tier's time
-	@# lint, unit and engine in turn, then the Molecule matrix and the lab tier side by side
-	@# (separate labs; their output is printed when each ends), then the time of every tier.
+	@# the engine tier alone, then the Molecule matrix beside lint, unit and the lab tier in turn
+	@# (separate labs; each output is printed when its tier ends), then the time of every tier.
 	$(BIN)/python tests/tiers.py
 
 docs: python-setup ## Regenerate the docs made from the code: role variable tables, defaults comments, docs/controls.md

@@ -1,21 +1,34 @@
 """Run the test tiers of `make test` and print the time of each at the end.
 
-    .venv/bin/python tests/tiers.py [--only lint unit ...]
+    .venv/bin/python tests/tiers.py [--only static unit engine role site]
 
-Tiers run as `make <target>`: lint, unit and engine one after the other (the first failure
-stops the run, as `make` would), then the role tier (Molecule) and the site tier (the lab) side
-by side: they use separate labs and mostly wait on their hosts. The output of the two side by
-side goes to artifacts/tiers/<tier>.log and is printed when the tier ends. The summary, printed
-even when a tier fails, gives each tier's result and seconds, the wall time of the whole run,
-and the Molecule steps (artifacts/molecule/steps.json) when the role tier ran.
-Exit status: 0 when every tier passed.
+Tiers run as `make <target>`. First the engine tier alone (`make engine-test`): its last test
+takes every lab of the machine down and checks that nothing is left, which it can only observe
+when no other lab is up. Then two lanes start together:
+
+  role lane:  role (the Molecule matrix, `make molecule`), the longest tier by far;
+  check lane: static (`make lint`), unit, then site (`make lab-test`), one after the other.
+
+The role tier is the critical path, so it does not wait for the short tiers: they run beside it
+on the same machine (their labs are separate: `mol-*` for Molecule, `site` for the site tier).
+When engine, static or unit fails, the run stops and a running role tier is ended too (its
+Molecule labs are taken down by `python -m lab down --all` in `.ci/run`), so a broken commit
+fails in minutes, as `make` would. A failing site tier does not stop the role tier: both results
+are worth having.
+
+Each tier's output goes to artifacts/tiers/<tier>.log and is printed when the tier ends. The
+summary, printed even when a tier fails, gives each tier's result, start offset and seconds, the
+wall time of the whole run, and the Molecule steps (artifacts/molecule/steps.json) when the role
+tier ran. Exit status: 0 when every tier that ran passed.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -24,38 +37,86 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-LOGS = ROOT / "artifacts" / "tiers"
-# (tier, make target) in order; the last two run side by side.
-SEQUENTIAL = [("static", "lint"), ("unit", "unit"), ("engine", "engine-test")]
-PARALLEL = [("role", "molecule"), ("site", "lab-test")]
-ALL = [name for name, _ in SEQUENTIAL + PARALLEL]
+LOGS = Path(os.environ.get("TIERS_LOG_DIR", ROOT / "artifacts" / "tiers"))
+# (tier, make target); the check lane runs in this order, the role lane beside it.
+FIRST = [("engine", "engine-test")]
+CHECK_LANE = [("static", "lint"), ("unit", "unit"), ("site", "lab-test")]
+ROLE_LANE = [("role", "molecule")]
+# A failure of these stops the run; the site tier's does not stop the role tier.
+FAIL_FAST = {"static", "unit", "engine"}
+ALL = [name for name, _ in FIRST + CHECK_LANE + ROLE_LANE]
 
 
 @dataclass
 class Outcome:
     tier: str
     ok: bool
+    started: float
     seconds: float
+    stopped: bool = False
 
 
-def make(target: str, log: Path | None) -> int:
-    argv = [os.environ.get("MAKE", "make"), "--no-print-directory", target]
-    if log is None:
-        return subprocess.run(argv, cwd=ROOT, check=False).returncode
-    with open(log, "w") as fh:
-        return subprocess.run(argv, cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT, check=False).returncode
+class Tiers:
+    """Runs tiers as child process groups so that a fail-fast tier can end the others."""
 
+    def __init__(self, started: float) -> None:
+        self.started = started
+        self.lock = threading.Lock()
+        self.running: dict[str, subprocess.Popen[bytes]] = {}
+        self.stopping = threading.Event()
+        self.outcomes: list[Outcome] = []
 
-def run_tier(tier: str, target: str, log: Path | None) -> Outcome:
-    started = time.monotonic()
-    rc = make(target, log)
-    return Outcome(tier, rc == 0, time.monotonic() - started)
+    def run(self, tier: str, target: str) -> Outcome:
+        log = LOGS / f"{tier}.log"
+        argv = [os.environ.get("MAKE", "make"), "--no-print-directory", target]
+        begin = time.monotonic()
+        with open(log, "wb") as fh:
+            with self.lock:
+                if self.stopping.is_set():
+                    outcome = Outcome(tier, False, begin - self.started, 0.0, stopped=True)
+                    self.outcomes.append(outcome)
+                    return outcome
+                proc = subprocess.Popen(argv, cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
+                self.running[tier] = proc
+            rc = proc.wait()
+        with self.lock:
+            self.running.pop(tier, None)
+            outcome = Outcome(
+                tier,
+                rc == 0,
+                begin - self.started,
+                time.monotonic() - begin,
+                stopped=self.stopping.is_set() and rc != 0,
+            )
+            self.outcomes.append(outcome)
+            print(f"\n===== tier {tier}: {'passed' if rc == 0 else 'FAILED'} =====", flush=True)
+            print(log.read_text(errors="replace"), flush=True)
+        return outcome
+
+    def stop_all(self, reason: str) -> None:
+        with self.lock:
+            self.stopping.set()
+            for tier, proc in self.running.items():
+                print(f"tiers: {reason}: ending the {tier} tier", flush=True)
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGTERM)
+
+    def lane(self, tiers: list[tuple[str, str]]) -> None:
+        for tier, target in tiers:
+            if self.stopping.is_set():
+                return
+            outcome = self.run(tier, target)
+            if not outcome.ok:
+                if tier in FAIL_FAST:
+                    self.stop_all(f"the {tier} tier failed")
+                return
 
 
 def summary(outcomes: list[Outcome], wall: float) -> str:
-    lines = ["", "test tiers (seconds):"]
-    for o in outcomes:
-        lines.append(f"  {'ok  ' if o.ok else 'FAIL'}  {o.tier:<8} {o.seconds:7.0f}")
+    lines = ["", "test tiers (seconds; start is the offset from the beginning of the run):"]
+    for o in sorted(outcomes, key=lambda o: o.started):
+        state = "ok  " if o.ok else ("STOP" if o.stopped else "FAIL")
+        lines.append(f"  {state}  {o.tier:<8} start {o.started:6.0f}  took {o.seconds:6.0f}")
     lines.append(f"  total wall time {wall:7.0f} s ({wall / 60:.1f} min)")
     steps_file = ROOT / "artifacts" / "molecule" / "steps.json"
     if any(o.tier == "role" for o in outcomes) and steps_file.exists():
@@ -74,32 +135,25 @@ def main() -> int:
     args = p.parse_args()
     LOGS.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    outcomes: list[Outcome] = []
-    ok = True
-    for tier, target in SEQUENTIAL:
-        if tier not in args.only:
-            continue
-        outcome = run_tier(tier, target, None)
-        outcomes.append(outcome)
-        if not outcome.ok:
-            ok = False
-            break
-    if ok:
-        side_by_side = [(t, target) for t, target in PARALLEL if t in args.only]
-        results: dict[str, Outcome] = {}
-
-        def worker(tier: str, target: str) -> None:
-            results[tier] = run_tier(tier, target, LOGS / f"{tier}.log")
-            print((LOGS / f"{tier}.log").read_text(errors="replace"), flush=True)
-
-        threads = [threading.Thread(target=worker, args=tt) for tt in side_by_side]
-        for t in threads:
-            t.start()
+    tiers = Tiers(started)
+    tiers.lane([t for t in FIRST if t[0] in args.only])
+    lanes = [[t for t in lane if t[0] in args.only] for lane in (ROLE_LANE, CHECK_LANE)]
+    threads = [threading.Thread(target=tiers.lane, args=(lane,)) for lane in lanes if lane]
+    for t in threads:
+        t.start()
+    try:
         for t in threads:
             t.join()
-        outcomes += [results[t] for t, _ in side_by_side]
-    print(summary(outcomes, time.monotonic() - started), flush=True)
-    return 0 if all(o.ok for o in outcomes) else 1
+    except KeyboardInterrupt:
+        tiers.stop_all("interrupted")
+        for t in threads:
+            t.join()
+    print(summary(tiers.outcomes, time.monotonic() - started), flush=True)
+    ran = [o.tier for o in tiers.outcomes]
+    missing = [t for t in args.only if t not in ran]
+    if missing:
+        print(f"tiers: not run because an earlier tier failed: {', '.join(missing)}", flush=True)
+    return 0 if tiers.outcomes and all(o.ok for o in tiers.outcomes) and not missing else 1
 
 
 if __name__ == "__main__":

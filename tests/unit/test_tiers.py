@@ -1,0 +1,87 @@
+"""tests/tiers.py, the runner of `make test`, with a stand-in for make: order, lanes, fail-fast, summary."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# A stand-in for make: records when each target starts and ends, fails the targets in $FAIL.
+FAKE_MAKE = """#!/bin/sh
+target="$2"
+echo "start $target $(date +%s.%N)" >> "$EVENTS"
+case " $SLOW " in *" $target "*) sleep 3;; *) sleep 0.3;; esac
+echo "end $target $(date +%s.%N)" >> "$EVENTS"
+case " $FAIL " in *" $target "*) echo "$target broke"; exit 2;; esac
+echo "$target fine"
+"""
+
+
+def run(tmp_path: Path, fail: str = "", slow: str = "molecule") -> tuple[subprocess.CompletedProcess[str], list[str]]:
+    make = tmp_path / "make"
+    make.write_text(FAKE_MAKE)
+    make.chmod(0o755)
+    events = tmp_path / "events"
+    env = {
+        **os.environ,
+        "MAKE": str(make),
+        "EVENTS": str(events),
+        "FAIL": fail,
+        "SLOW": slow,
+        "TIERS_LOG_DIR": str(tmp_path / "logs"),
+    }
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "tests" / "tiers.py")], env=env, capture_output=True, text=True, timeout=60
+    )
+    lines = events.read_text().splitlines() if events.exists() else []
+    return proc, lines
+
+
+def order(lines: list[str]) -> list[str]:
+    return [" ".join(line.split()[:2]) for line in lines]
+
+
+def test_engine_runs_alone_then_the_role_tier_runs_beside_the_others(tmp_path: Path) -> None:
+    proc, lines = run(tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    seq = order(lines)
+    assert seq[:2] == ["start engine-test", "end engine-test"]
+    # The role tier (slow) starts before lint ends and ends after the site tier.
+    assert seq.index("start molecule") < seq.index("end lint")
+    assert seq.index("end lab-test") < seq.index("end molecule")
+    assert seq.index("end lint") < seq.index("start unit") < seq.index("end unit") < seq.index("start lab-test")
+    for tier in ("engine", "static", "unit", "site", "role"):
+        assert f"ok    {tier:<8}" in proc.stdout
+    assert "total wall time" in proc.stdout
+    assert "molecule fine" in proc.stdout  # each tier's output is printed when it ends
+
+
+@pytest.mark.parametrize("broken", ["lint", "unit"])
+def test_a_failed_short_tier_ends_the_role_tier_and_skips_the_site_tier(tmp_path: Path, broken: str) -> None:
+    proc, lines = run(tmp_path, fail=broken, slow="molecule")
+    assert proc.returncode == 1
+    seq = order(lines)
+    assert "start molecule" in seq and "end molecule" not in seq  # ended, not waited for
+    assert "start lab-test" not in seq
+    assert "STOP  role" in proc.stdout
+    assert "FAIL  " in proc.stdout and f"{broken} broke" in proc.stdout
+    assert "not run because an earlier tier failed:" in proc.stdout and proc.stdout.rstrip().endswith("site")
+
+
+def test_a_failed_engine_tier_runs_nothing_else(tmp_path: Path) -> None:
+    proc, lines = run(tmp_path, fail="engine-test")
+    assert proc.returncode == 1
+    assert order(lines) == ["start engine-test", "end engine-test"]
+    assert "FAIL  engine" in proc.stdout
+
+
+def test_a_failed_site_tier_lets_the_role_tier_finish(tmp_path: Path) -> None:
+    proc, lines = run(tmp_path, fail="lab-test")
+    assert proc.returncode == 1
+    assert "end molecule" in order(lines)
+    assert "ok    role" in proc.stdout and "FAIL  site" in proc.stdout
