@@ -7,7 +7,9 @@ import datetime as dt
 from collections.abc import Iterator
 
 import pytest
-from lab_hosts import CLIENT_NAME, SERVER_NAME, STORE, get, run_id, wait_for_lines, with_marker
+from lab_hosts import CLIENT_NAME, SERVER_NAME, STORE, run_id, wait_for_lines, with_marker
+
+from tests.support.hosts import get_host
 
 pytestmark = pytest.mark.journal("rsyslog", "log-retention", "log-manifest-seal", "log-disk-guard")
 
@@ -23,7 +25,7 @@ def server_today(host) -> dt.date:
 
 def test_tw09_logs_are_stored_per_host_and_day_with_restrictive_modes(host) -> None:
     marker = run_id("tw09-store")
-    get(CLIENT_NAME).run(with_marker(marker, 'logger -t tw09-test "$M"'))
+    get_host(CLIENT_NAME).run(with_marker(marker, 'logger -t tw09-test "$M"'))
     assert len(wait_for_lines(host, CLIENT_NAME, marker, 1, timeout=60)) == 1
     today = server_today(host).isoformat()
     store, host_dir, day_file = (
