@@ -237,19 +237,35 @@ def test_tw02_clipboard_does_not_cross_in_either_direction(
         "cb=Gtk.Clipboard.get(Gdk.SELECTION_CLIPBOARD); "
     )
     as_user = f"sudo -u yamada.emi env DISPLAY={display} XAUTHORITY=/home/yamada.emi/.Xauthority timeout 10"
-    # client -> server
-    probe(client, "clip-set", "greedy", "TW02-FROM-HOME-PC")
+    read_server = f'{as_user} python3 -c "{gtk}print(cb.wait_for_text())"'
+
+    def own_server_clipboard(text: str) -> None:
+        """Own the session's clipboard with text for a few seconds (in the background)."""
+        desk.run(
+            f"{as_user} python3 -c \"{gtk}cb.set_text('{text}',-1); cb.store(); "
+            f'GLib.timeout_add_seconds(6, Gtk.main_quit); Gtk.main()" >/dev/null 2>&1 &'
+        )
+        time.sleep(2)
+
+    # client -> server. Positive controls: the client's clipboard holds the text (its own
+    # reader sees it), and the server's reader works (it sees what the session itself copies).
+    assert probe(client, "clip-set", "greedy", "TW02-FROM-HOME-PC")[0] == 0
+    own = client.run("rdp_probe clip-get greedy")
+    assert own.rc == 0 and "TW02-FROM-HOME-PC" in own.stdout, own.stdout + own.stderr
     time.sleep(3)
-    seen = desk.run(f'{as_user} python3 -c "{gtk}print(cb.wait_for_text())"').stdout
-    assert "TW02-FROM-HOME-PC" not in seen
-    # server -> client: own the server clipboard for a few seconds, then read the client's
-    desk.run(
-        f"{as_user} python3 -c \"{gtk}cb.set_text('TW02-FROM-DESKTOP',-1); cb.store(); "
-        f'GLib.timeout_add_seconds(6, Gtk.main_quit); Gtk.main()" >/dev/null 2>&1 &'
-    )
-    time.sleep(4)
-    got = client.run("rdp_probe clip-get greedy").stdout
-    assert "TW02-FROM-DESKTOP" not in got
+    seen = desk.run(read_server)
+    assert seen.rc == 0, seen.stderr
+    assert "TW02-FROM-HOME-PC" not in seen.stdout
+    own_server_clipboard("TW02-SESSION-OWN")
+    control = desk.run(read_server)
+    assert control.rc == 0 and "TW02-SESSION-OWN" in control.stdout, control.stdout + control.stderr
+    time.sleep(5)  # that owner has quit
+    # server -> client: the session owns its clipboard; the client's still holds its own text.
+    own_server_clipboard("TW02-FROM-DESKTOP")
+    got = client.run("rdp_probe clip-get greedy")
+    assert got.rc == 0, got.stderr
+    assert "TW02-FROM-DESKTOP" not in got.stdout
+    assert "TW02-FROM-HOME-PC" in got.stdout, got.stdout
 
 
 def test_tw02_tw03_server_settings_refuse_clipboard_drives_and_printers(desk: testinfra.host.Host) -> None:
@@ -286,6 +302,9 @@ def test_tw08_old_tls_versions_are_refused(client: testinfra.host.Host, version:
     rc, result = probe(client, "tls", "--host", DESK, "--version", version)
     assert result["negotiation"] == "selected", result  # the client did reach the TLS handshake
     assert rc == 1 and result["handshake"] is False, result
+    # Refused by the server (its protocol_version alert), not by the client's own TLS library.
+    assert "NO_PROTOCOLS_AVAILABLE" not in result["error"], result
+    assert re.search(r"(?i)protocol.version|unsupported.protocol", result["error"]), result
 
 
 @pytest.mark.parametrize("version", ["TLSv1_2", "TLSv1_3"])

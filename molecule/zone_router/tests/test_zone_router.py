@@ -6,7 +6,6 @@ zone, and whose own connections no forward rule filters) reaches it first.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 
@@ -16,6 +15,7 @@ from conftest import converge_check, run_playbook
 from tests.support.hosts import get_host
 from tests.support.listeners import Listeners
 from tests.support.network import assert_blocked, reaches, route_of
+from tests.support.nftables import rule_counter
 
 pytestmark = pytest.mark.journal("zone-router")
 
@@ -62,17 +62,7 @@ def test_tw11_office_cannot_open_connections_to_desktop(listeners: None) -> None
 
 
 def dropped_packets() -> int:
-    out = get_host(ROUTER).run("sudo nft -j list chain inet zone_router forward").stdout
-    rules = [item["rule"] for item in json.loads(out)["nftables"] if "rule" in item]
-    counters = [
-        e["counter"]["packets"]
-        for r in rules
-        if r.get("comment") == "not an allowed flow"
-        for e in r["expr"]
-        if "counter" in e
-    ]
-    assert len(counters) == 1
-    return int(counters[0])
+    return rule_counter(ROUTER, "zone_router", "forward", "not an allowed flow")
 
 
 def test_tw11_blocked_flows_are_counted_and_a_log_rule_precedes_the_drop(listeners: None) -> None:
