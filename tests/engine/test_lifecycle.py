@@ -185,7 +185,7 @@ def test_tw11_hosts_cannot_reach_the_outside_or_the_machine(lab: Any) -> None:
     with machine_listener() as port:
         # Addresses that answer the machine itself: a listener on its uplink and control-network
         # addresses, and a public address when the machine has the internet.
-        targets = [(uplink_address(), port), (SETTINGS.control_gateway, port)]
+        targets = [(uplink_address(), port), (str(SETTINGS.control_gateway), port)]
         if machine_reaches("1.1.1.1", 80):
             targets.append(("1.1.1.1", 80))
         for addr, p in targets:
