@@ -201,7 +201,7 @@ CLEAR_TEXT_FIXTURE = "/var/lib/molecule-fixture-clear-text-packages"  # written 
 def test_tw11_legacy_clear_text_services_installed_before_converge_are_removed(host) -> None:
     # Positive control: prepare.yml installed them (telnet answered on port 23) and listed them.
     installed_before = host.file(CLEAR_TEXT_FIXTURE).content_string.split()
-    assert {"telnetd", "talkd", "xinetd", "tftpd-hpa"} <= set(installed_before), installed_before
+    assert {"telnetd", "talkd", "tftpd-hpa", "ftp"} <= set(installed_before), installed_before
     absent = yaml.safe_load(ROLE_DEFAULTS.read_text(encoding="utf-8"))["baseline_packages_absent"]
     assert set(installed_before) <= set(absent), "the fixture installs only what the role removes"
     still_there = [pkg for pkg in installed_before if host.package(pkg).is_installed]
