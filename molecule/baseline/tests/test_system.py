@@ -206,8 +206,11 @@ def test_tw11_legacy_clear_text_services_installed_before_converge_are_removed(h
     assert set(installed_before) <= set(absent), "the fixture installs only what the role removes"
     still_there = [pkg for pkg in installed_before if host.package(pkg).is_installed]
     assert not still_there, f"the role left {still_there} installed"
-    telnet = host.run("ss -Hltn 'sport = :23'")
-    assert telnet.rc == 0 and telnet.stdout.strip() == "", f"something still listens on port 23: {telnet.stdout}"
+    # prepare.yml saw telnet answer on TCP 23 and talk on UDP 518.
+    for proto, port in (("t", 23), ("u", 518)):
+        listening = host.run(f"ss -Hln{proto} 'sport = :{port}'")
+        assert listening.rc == 0, listening.stderr
+        assert listening.stdout.strip() == "", f"something still listens on {port}: {listening.stdout}"
 
 
 @pytest.mark.parametrize("module", ["usb-storage", "firewire-core", "dccp", "sctp", "cramfs"])
