@@ -382,6 +382,11 @@ def test_tw06_account_locks_after_three_failures(desk: testinfra.host.Host, clie
 def test_tw13_only_active_telework_staff_can_log_in(
     desk: testinfra.host.Host, client: testinfra.host.Host, user: str, why: str
 ) -> None:
+    end_sessions(desk)
+    # Positive control: the same client, host and password open a desktop for an active teleworker.
+    allowed = login(client, "allowed", "suzuki.hanako")
+    probe(client, "stop", "allowed")
+    assert allowed.get("desktop"), allowed
     since = now(desk)
     assert not failed_login(client, "denied", user, PASSWORD).get("desktop"), why
     assert f"event=login result=failure user={user} src={CLIENT}" in audit_lines(desk, since)
