@@ -20,9 +20,10 @@ import testinfra
 import yaml
 from conftest import converge_check, recap, run_playbook
 
+from tests.support.hosts import get_host
+
 pytestmark = pytest.mark.journal("xrdp", "xrdp-sesman", "tw-watermark", "tw-rdp-audit")
 
-INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
 DISTRO = os.environ.get("MOLECULE_DISTRO", "debian13")
 ARTIFACTS = Path(os.environ["MOLECULE_PROJECT_DIRECTORY"]) / "artifacts" / "remote_desktop" / DISTRO
 VARS = yaml.safe_load((Path(__file__).resolve().parents[1] / "vars" / "main.yml").read_text(encoding="utf-8"))
@@ -33,18 +34,14 @@ BACKGROUND = "28,59,94"  # remote_desktop_background_color of the role, in 0-255
 STAFF = [u["id"] for u in VARS["telework_users"]]
 
 
-def get(name: str) -> testinfra.host.Host:
-    return testinfra.get_host(f"ansible://{name}?ansible_inventory={INVENTORY}")
-
-
 @pytest.fixture(scope="module")
 def desk() -> testinfra.host.Host:
-    return get("desk1")
+    return get_host("desk1")
 
 
 @pytest.fixture(scope="module")
 def client() -> testinfra.host.Host:
-    return get("client1")
+    return get_host("client1")
 
 
 def probe(client: testinfra.host.Host, *args: str) -> tuple[int, dict[str, Any]]:
