@@ -218,7 +218,8 @@ def test_tw11_home_zone_reaches_neither_the_gateways_ssh_nor_the_desktop_zone_di
     refused = rule_counter(GATEWAY, "vpn_gateway", "input", "only the VPN port from outside")
     assert tcp_probe(CLIENT, GATEWAY_HOME, 22) is Outcome.TIMEOUT
     assert rule_counter(GATEWAY, "vpn_gateway", "input", "only the VPN port from outside") > refused
-    # Routed straight at the desktop zone through the gateway (no tunnel), with a way back from
+    # Routed straight at the desktop zone through the gateway (no tunnel: alice's ended in the
+    # TW-09 test, and temporary_route refuses to replace a tunnel's route), with a way back from
     # the desktop host (so only the gateway's rules stand in between): dropped there.
     dropped = rule_counter(GATEWAY, "vpn_gateway", "forward", "not an allowed flow")
     with (
