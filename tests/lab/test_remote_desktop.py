@@ -21,17 +21,17 @@ from typing import Any
 
 import pytest
 import testinfra
-from conftest import ROOT, lab_host
-from vpn_client import CLIENT, close_tunnel, install_client_tools, open_tunnel, tunnel_address
+from conftest import ROOT, VPN
 
 from lab.state import LabState
+from tests.support.hosts import get_host
+from tests.support.vpn_client import Session
 
 PROBE = ROOT / "molecule" / "remote_desktop" / "files" / "rdp_probe.py"
 ARTIFACTS = ROOT / "artifacts" / "remote_desktop" / "lab"
 PASSWORD = "Tw-Lab-Passw0rd!"  # lab-only, inventories/lab/group_vars/all/staff_passwords.yml
 BACKGROUND = "28,59,94"
 TEST_USERS = ["sato.taro", "suzuki.hanako", "takahashi.ken"]
-UNIT = "vpntest-rdp"
 LOG_SERVER = "log1"
 
 
@@ -40,27 +40,33 @@ def rdp(site: LabState) -> Iterator[testinfra.host.Host]:
     """rdp1, the session host (server-side checks)."""
     if "rdp1" not in site.hosts:
         pytest.fail("the lab site has no rdp1")
-    host = lab_host("rdp1")
+    host = get_host("rdp1")
     yield host
     for user in TEST_USERS:
         host.run(f"sudo loginctl terminate-user {user} 2>/dev/null")
 
 
 @pytest.fixture(scope="module")
-def pc(site: LabState) -> Iterator[testinfra.host.Host]:
-    """home1, connected through vpn1 as sato.taro, with the RDP test client installed."""
-    host = lab_host(CLIENT)
+def tunnel(site: LabState) -> Iterator[Session]:
+    """sato.taro's tunnel from home1 through vpn1, with the RDP test client installed on home1."""
+    host = get_host(VPN.client)
     release = host.run(". /etc/os-release; echo $VERSION_ID").stdout.strip()
     freerdp = "freerdp3-x11" if release == "13" else "freerdp2-x11"
-    install_client_tools(
+    VPN.install_client_tools(
         freerdp, "xvfb", "xauth", "xclip", "imagemagick", "tesseract-ocr", "tesseract-ocr-eng", "python3-pil"
     )
     host.ansible("copy", f"src={PROBE} dest=/usr/local/bin/rdp_probe mode=0755", check=False, become=True)
-    open_tunnel("sato.taro", UNIT)
-    yield host
+    session = VPN.connect("sato.taro", "rdp")
+    yield session
     for name in ("lab-sato", "lab-greedy", "lab-denied"):
         host.run(f"sudo rdp_probe stop {name}")
-    close_tunnel(UNIT)
+    session.stop()
+
+
+@pytest.fixture(scope="module")
+def pc(tunnel: Session) -> testinfra.host.Host:
+    """home1, connected through vpn1 as sato.taro, with the RDP test client installed."""
+    return get_host(VPN.client)
 
 
 @pytest.fixture(scope="module")
@@ -69,9 +75,9 @@ def address(site: LabState) -> str:
 
 
 @pytest.fixture(scope="module")
-def source(pc: testinfra.host.Host) -> str:
+def source(tunnel: Session) -> str:
     """The staff PC's tunnel address: what rdp1 sees as the source (no NAT on the way)."""
-    return tunnel_address()
+    return tunnel.tunnel_address()
 
 
 def probe(host: testinfra.host.Host, *args: str) -> tuple[int, dict[str, Any]]:
@@ -125,7 +131,7 @@ def test_tw09_site_login_reaches_the_log_server_with_user_and_source(sato: dict[
     wanted = f"event=login result=success user=sato.taro src={source}"
     stored = ""
     for _ in range(30):  # forwarded within seconds (RELP over TLS, log_forwarding)
-        stored = lab_host(LOG_SERVER).run(f"sudo grep -rhF -- '{wanted}' /var/log/remote/rdp1/").stdout
+        stored = get_host(LOG_SERVER).run(f"sudo grep -rhF -- '{wanted}' /var/log/remote/rdp1/").stdout
         if stored:
             break
         time.sleep(1)
@@ -144,16 +150,29 @@ def test_tw01_tw02_site_refuses_drive_and_clipboard(
         assert "/drive:probe," in pc.run("sudo cat /run/rdp-probe/lab-greedy/argv").stdout
         assert "server announces" not in pc.run("sudo cat /run/rdp-probe/lab-greedy/freerdp.log").stdout
         assert "thinclient_drives" not in rdp.run("findmnt -rn -o TARGET").stdout
-        probe(pc, "clip-set", "lab-greedy", "TW02-LAB-FROM-CLIENT")
+        # Positive controls: the client's clipboard holds the text, and the server's reader works
+        # (it sees what the session itself copies).
+        assert probe(pc, "clip-set", "lab-greedy", "TW02-LAB-FROM-CLIENT")[0] == 0
+        own = pc.run("sudo rdp_probe clip-get lab-greedy")
+        assert own.rc == 0 and "TW02-LAB-FROM-CLIENT" in own.stdout, own.stdout + own.stderr
         time.sleep(3)
         display = re.search(r"Xorg (:\d+)", rdp.run("pgrep -u suzuki.hanako -a Xorg").stdout)
         assert display is not None
-        read = (
+        as_user = (
             f"sudo -u suzuki.hanako env DISPLAY={display.group(1)} XAUTHORITY=/home/suzuki.hanako/.Xauthority "
-            "timeout 10 python3 -c \"import gi; gi.require_version('Gtk','3.0'); from gi.repository import Gtk, Gdk; "
-            'print(Gtk.Clipboard.get(Gdk.SELECTION_CLIPBOARD).wait_for_text())"'
+            "timeout 10 python3 -c \"import gi; gi.require_version('Gtk','3.0'); from gi.repository import Gtk, Gdk, GLib; "
+            "cb=Gtk.Clipboard.get(Gdk.SELECTION_CLIPBOARD); "
         )
-        assert "TW02-LAB-FROM-CLIENT" not in rdp.run(read).stdout
+        seen = rdp.run(as_user + 'print(cb.wait_for_text())"')
+        assert seen.rc == 0, seen.stderr
+        assert "TW02-LAB-FROM-CLIENT" not in seen.stdout
+        rdp.run(
+            as_user + "cb.set_text('TW02-LAB-SESSION-OWN',-1); cb.store(); "
+            'GLib.timeout_add_seconds(6, Gtk.main_quit); Gtk.main()" >/dev/null 2>&1 &'
+        )
+        time.sleep(2)
+        control = rdp.run(as_user + 'print(cb.wait_for_text())"')
+        assert control.rc == 0 and "TW02-LAB-SESSION-OWN" in control.stdout, control.stdout + control.stderr
     finally:
         probe(pc, "stop", "lab-greedy")
 
@@ -167,11 +186,16 @@ def test_tw08_site_speaks_tls_12_or_newer_only(
     rc, result = probe(pc, "tls", "--host", address, "--version", version)
     assert result.get("negotiation") == "selected", result
     assert (rc == 0 and result["handshake"]) is accepted, result
+    if not accepted:  # refused by the server (its alert), not by the client's own TLS library
+        assert "NO_PROTOCOLS_AVAILABLE" not in result["error"], result
+        assert re.search(r"(?i)protocol.version|unsupported.protocol", result["error"]), result
 
 
 def test_tw13_disabled_user_cannot_log_in_on_the_site(
-    rdp: testinfra.host.Host, pc: testinfra.host.Host, address: str, source: str
+    sato: dict[str, Any], rdp: testinfra.host.Host, pc: testinfra.host.Host, address: str, source: str
 ) -> None:
+    # Positive control: the same client, address and password gave sato.taro a desktop.
+    assert sato.get("desktop"), sato
     since = now(rdp)
     probe(pc, "start", "lab-denied", "--host", address, "--user", "ito.jiro", "--password", PASSWORD)
     _, result = probe(pc, "wait-desktop", "lab-denied", "--timeout", "15", "--color", BACKGROUND)
