@@ -1,27 +1,47 @@
-"""Helpers for the end-to-end tests on the converged lab site (`make lab` first, as root)."""
+"""Helpers for the end-to-end tests on the converged lab site (`make lab` first, as root).
+
+The tests run against inventories/lab (lab `site`). LAB_INVENTORY=<directory> points them at a copy
+of that inventory with its own `lab_name` and `site_name` (a second lab beside the site, e.g. for a
+branch's own end-to-end run).
+"""
 
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import testinfra
+import yaml
 
 from lab.settings import load
 from lab.state import LabState
 from lab.state import load as load_state
 
 ROOT = Path(__file__).resolve().parents[2]
-INVENTORY = ROOT / "inventories" / "lab"
+INVENTORY = Path(os.environ.get("LAB_INVENTORY", ROOT / "inventories" / "lab"))
+
+
+def _site_setting(name: str, default: str) -> str:
+    """A plain value of the inventory's group_vars/all (lab_name, site_name)."""
+    for path in sorted((INVENTORY / "group_vars" / "all").glob("*.yml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        if name in data:
+            return str(data[name])
+    return default
+
+
+LAB_NAME = _site_setting("lab_name", "site")
+SITE_NAME = _site_setting("site_name", "lab")
 
 
 @pytest.fixture(scope="session")
 def site() -> LabState:
-    state = load_state(load(), "site")
+    state = load_state(load(), LAB_NAME)
     if state is None or not state.hosts:
-        pytest.fail("the lab site is not up: run `make lab` first (as root)")
+        pytest.fail(f"the lab {LAB_NAME} is not up: run `make lab` first (as root)")
     return state
 
 

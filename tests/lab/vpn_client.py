@@ -12,9 +12,9 @@ import shlex
 import time
 from pathlib import Path
 
-from conftest import lab_host
+from conftest import SITE_NAME, lab_host
 
-PROFILES = Path.home() / ".local/share/telework-vpn/lab"
+PROFILES = Path.home() / ".local/share/telework-vpn" / SITE_NAME
 CLIENT, GATEWAY = "home1", "vpn1"
 READY = "Initialization Sequence Completed"
 
@@ -26,7 +26,7 @@ def secret(user: str) -> str:
 
 
 def profile(user: str) -> str:
-    return (PROFILES / "users" / user / f"lab-{user}.ovpn").read_text()
+    return (PROFILES / "users" / user / f"{SITE_NAME}-{user}.ovpn").read_text()
 
 
 def fresh_code(user: str, secret_b32: str | None = None) -> str:

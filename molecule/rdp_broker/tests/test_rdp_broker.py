@@ -108,7 +108,7 @@ class Clients:
     def disconnect_all(self) -> None:
         for name in list(self.where):
             self.disconnect(name.removeprefix("brk-"))
-        self.client.run("for d in /run/rdp-probe/brk-*; do [ -d \"$d\" ] && rdp_probe stop \"$(basename $d)\"; done; true")
+        self.client.run('for d in /run/rdp-probe/brk-*; do [ -d "$d" ] && rdp_probe stop "$(basename $d)"; done; true')
 
 
 def apply(**extra: Any) -> str:
