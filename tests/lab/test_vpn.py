@@ -1,6 +1,6 @@
 """The VPN on the lab site, end to end: home1 (a staff PC in the home zone) connects to vpn1 with
-a real OpenVPN client, its certificate and a code from `oathtool --totp -b`, and reaches rdp1's
-RDP port and nothing else (TW-04..09, TW-11).
+a real OpenVPN client, its certificate and a code from `oathtool --totp -b`, and reaches the RDP
+port of the session broker brk1 (the desktops' address for staff) and nothing else (TW-04..09, TW-11).
 
 Profiles and secrets are read from the controller, where the vpn_gateway role wrote them
 (~/.local/share/telework-vpn/lab, operator only). Run after `make lab`, as root:
@@ -37,7 +37,7 @@ from vpn_client import (
 
 from lab.state import LabState
 
-GATEWAY_HOME, RDP_ADDR, FS_ADDR = "10.231.48.10", "10.231.33.10", "10.231.35.10"
+GATEWAY_HOME, RDP_ADDR, FS_ADDR = "10.231.48.10", "10.231.33.5", "10.231.35.10"  # RDP_ADDR: the broker brk1
 UNIT = "openvpn-server@telework"
 USER, OTHER = "sato.taro", "suzuki.hanako"  # active members of the telework group (staff.yml)
 
@@ -54,7 +54,7 @@ def server_log(since: float) -> str:
 def client_tools(site: LabState) -> Iterator[None]:
     """OpenVPN and oathtool on the staff PC; something listening on the ports the tests probe."""
     install_client_tools()
-    started = [(h, p) for h, p in (("rdp1", 3389), ("fs1", 445)) if start_listener(h, p)]
+    started = [(h, p) for h, p in (("brk1", 3389), ("fs1", 445)) if start_listener(h, p)]
     yield
     for h, p in started:
         stop_listener(h, p)
@@ -68,7 +68,7 @@ def tunnel(client_tools: None) -> Iterator[str]:
     close_tunnel("vpntest-lab")
 
 
-def test_tw04_home_pc_connects_with_certificate_and_code_and_reaches_rdp1(tunnel: str) -> None:
+def test_tw04_home_pc_connects_with_certificate_and_code_and_reaches_the_rdp_entry(tunnel: str) -> None:
     assert reaches(CLIENT, RDP_ADDR, 3389)
     assert re.search(
         r"Data Channel: cipher '(AES-256-GCM|CHACHA20-POLY1305)'", lab_host(CLIENT).check_output(f"sudo cat {tunnel}")
