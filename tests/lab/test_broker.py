@@ -140,6 +140,8 @@ def test_tw07_a_user_who_disconnects_comes_back_to_the_same_session(
     probe(pc, "shot", "brk-sato.taro", "/tmp/brk-sato-back.png")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / "reconnected-sato.taro.png").write_bytes(pc.file("/tmp/brk-sato-back.png").content)
+    # and the user sees it: the document's window is on the screen they got back
+    assert probe(pc, "ocr", "/tmp/brk-sato-back.png", "--expect", "broker-note", "--angle", "0")[0] == 0
     audit = desk.check_output(f"sudo journalctl -t rdp-audit --since '{since}' --no-pager -o cat")
     assert "event=session user=sato.taro" in audit and "kind=reconnect" in audit, audit
 
