@@ -14,7 +14,8 @@ xrdp is started again at the end.
 
 Measured on the broker: the HAProxy worker's CPU time over --seconds (user + system, as a share of
 one core), its memory (PSS and RSS) with the connections open against the idle worker, and the
-kernel's socket memory. Writes artifacts/bench-rdp-broker.json.
+kernel's socket memory, and the bytes per second it carried both ways (its own counters).
+Writes artifacts/bench-rdp-broker.json.
 """
 
 from __future__ import annotations
@@ -135,6 +136,17 @@ def memory(hosts: Hosts, pid: int) -> dict[str, int]:
     return {"pss_kib": kib["Pss"], "rss_kib": kib["Rss"], "tcp_mem_kib": pages * 4}
 
 
+def frontend_bytes(hosts: Hosts) -> int:
+    """Bytes the RDP entry has carried both ways (HAProxy's counters bin + bout)."""
+    out = hosts.run(BROKER, "echo 'show stat' | socat stdio /run/haproxy/admin.sock")
+    header = out.splitlines()[0].lstrip("# ").split(",")
+    for line in out.splitlines()[1:]:
+        row = dict(zip(header, line.split(","), strict=False))
+        if row.get("pxname") == "rdp" and row.get("svname") == "FRONTEND":
+            return int(row["bin"]) + int(row["bout"])
+    raise SystemExit("no frontend rdp in show stat")
+
+
 def measure(hosts: Hosts, sessions: int, kbit: int, seconds: float) -> dict[str, Any]:
     hosts.run(BROKER, "echo 'clear table desktops' | socat stdio /run/haproxy/admin.sock")
     pid = worker(hosts)
@@ -148,9 +160,11 @@ def measure(hosts: Hosts, sessions: int, kbit: int, seconds: float) -> dict[str,
     assert clients.stdout is not None
     opened = json.loads(clients.stdout.readline() or "{}").get("open", 0)
     time.sleep(3)
-    start_cpu, start = cpu_seconds(hosts, pid), time.monotonic()
+    start_cpu, start_bytes, start = cpu_seconds(hosts, pid), frontend_bytes(hosts), time.monotonic()
     time.sleep(seconds)
-    cpu = (cpu_seconds(hosts, pid) - start_cpu) / (time.monotonic() - start)
+    elapsed = time.monotonic() - start
+    cpu = (cpu_seconds(hosts, pid) - start_cpu) / elapsed
+    mbit = (frontend_bytes(hosts) - start_bytes) * 8 / elapsed / 1e6
     busy = memory(hosts, pid)
     table = hosts.run(BROKER, "echo 'show table desktops' | socat stdio /run/haproxy/admin.sock")
     clients.kill()
@@ -159,12 +173,12 @@ def measure(hosts: Hosts, sessions: int, kbit: int, seconds: float) -> dict[str,
         "sessions": sessions,
         "opened": opened,
         "kbit_per_session": kbit,
-        "relayed_mbit": round(sessions * kbit * 1.1 / 1000, 1),
+        "relayed_mbit_per_s": round(mbit, 1),
         "cpu_share_of_one_core": round(cpu, 3),
         "idle": idle,
         "with_sessions": busy,
         "pss_per_session_kib": round((busy["pss_kib"] - idle["pss_kib"]) / max(1, sessions), 1),
-        "stick_entries": table.count("key="),
+        "stick_entries": sum(1 for line in table.splitlines() if line.startswith("0x")),
     }
 
 
