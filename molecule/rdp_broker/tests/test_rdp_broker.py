@@ -29,6 +29,8 @@ CLIENT = "10.231.33.50"
 DESKS = {"desk1": "10.231.33.10", "desk2": "10.231.33.11"}
 CONFIG = "/etc/haproxy/haproxy.cfg"
 SOCKET = "/run/haproxy/admin.sock"
+# The HAProxy master and its workers: a reload starts new workers, the runtime API does not.
+PROCESSES = "pgrep -a haproxy | sort"
 
 
 def get(name: str) -> testinfra.host.Host:
@@ -176,11 +178,13 @@ def test_tw11_the_user_name_decides_whatever_its_case(clients: Clients) -> None:
 def test_tw11_a_drained_host_takes_no_new_user_while_its_user_keeps_working(clients: Clients) -> None:
     drained = clients.connect("sato.taro")
     desk, port = clients.where["brk-sato.taro"]
+    processes = get("brk1").check_output(PROCESSES)
     try:
         out = apply(rdp_broker_drain=[drained])
-        assert "Reload haproxy" in out, out[-3000:]
+        assert "RUNNING HANDLER [rdp_broker : Reload haproxy]" not in out, out[-3000:]
         assert wait_for(lambda: server_state(drained)["weight"] == "0", 10), runtime("show servers state desktops")
-        # the reload cut nothing: the same TCP connection is still up and the client still runs
+        # applied through the runtime API: the same HAProxy processes, the same TCP connection, a live client
+        assert get("brk1").check_output(PROCESSES) == processes
         assert port in broker_connections(desk) and clients.alive("brk-sato.taro")
         # three new users: without the drain the third would go to the drained host (1 against 2)
         for user in ("suzuki.hanako", "takahashi.ken", "tanaka.yui"):
@@ -193,6 +197,24 @@ def test_tw11_a_drained_host_takes_no_new_user_while_its_user_keeps_working(clie
     # positive control: back in service, the host takes the next new user (it has the fewest)
     assert wait_for(lambda: server_state(drained)["weight"] == "100", 10)
     assert clients.connect("ito.jiro") == drained
+
+
+def test_tw11_a_reload_cuts_no_connection_and_keeps_the_users_hosts(clients: Clients) -> None:
+    home = clients.connect("sato.taro")
+    desk, port = clients.where["brk-sato.taro"]
+    workers = get("brk1").check_output(PROCESSES)
+    try:
+        out = apply(rdp_broker_stick_expire="13h")  # any change but the weights reloads HAProxy
+        assert "RUNNING HANDLER [rdp_broker : Reload haproxy]" in out, out[-3000:]
+        assert get("brk1").check_output(PROCESSES) != workers  # a new worker took over
+        # the old worker still carries the connection: nothing was cut
+        assert port in broker_connections(desk) and clients.alive("brk-sato.taro")
+        # the new process got the stick table from the old one (local peer)
+        assert re.search(rf"key=sato\.taro .*server_key={home}", runtime("show table desktops"))
+        clients.disconnect("sato.taro")
+        assert clients.connect("sato.taro") == home
+    finally:
+        apply()
 
 
 def test_tw11_a_host_that_is_down_is_skipped(clients: Clients) -> None:
