@@ -28,13 +28,16 @@ ifeq ($(filter $(STRATEGY),$(STRATEGIES)),)
 $(error STRATEGY=$(STRATEGY) is not a strategy this project supports; use one of: $(STRATEGIES) (mitogen_linear is the default, linear the plain Ansible one))
 endif
 export ANSIBLE_STRATEGY := $(STRATEGY)
+# The role tier proves every role under both strategies in one matrix: Debian 12's scenarios run
+# under plain linear, Debian 13's under $(STRATEGY) (empty: all under $(STRATEGY)).
+MOLECULE_STRATEGY_BY_DISTRO ?= debian12=linear
 ARTIFACTS ?= $(CURDIR)/artifacts
 
 # Debian packages the controller machine needs (the lab engine and its package proxy).
 APT_PACKAGES := debootstrap systemd-container nftables apt-cacher-ng iproute2 openssh-client \
 	util-linux python3-venv git make qrencode
 
-.PHONY: help root-check setup python-setup lab lab-up converge staff status down test docs lint unit engine-test molecule lab-test bench-lab bench-lynis bench-log bench-rdp bench-converge clean
+.PHONY: help root-check setup python-setup lab lab-up converge staff status down test docs lint unit engine-test molecule lab-test bench-lab bench-lynis bench-log bench-rdp bench-converge collection ee-context runner-converge clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -101,13 +104,27 @@ unit: python-setup ## Unit tests (no root or lab hosts needed)
 engine-test: setup ## The lab engine on this machine: boot, idempotence, repair, teardown, isolation
 	$(BIN)/python -m pytest -q tests/engine
 
-molecule: setup ## Molecule scenarios on Debian 13 and 12 (syntax, converge, idempotence, verify), MOLECULE_JOBS at a time
-	$(BIN)/python molecule/matrix.py --jobs $(MOLECULE_JOBS) --scenarios $(SCENARIOS) --distros $(DISTROS)
+molecule: setup ## Molecule scenarios on Debian 13 (Mitogen) and 12 (linear): syntax, converge, idempotence, verify; MOLECULE_JOBS at a time
+	$(BIN)/python molecule/matrix.py --jobs $(MOLECULE_JOBS) --scenarios $(SCENARIOS) --distros $(DISTROS) \
+		$(addprefix --strategy ,$(MOLECULE_STRATEGY_BY_DISTRO))
 
 lab-test: setup ## Bring up and converge the lab, run the end-to-end tests, always tear it down
 	@mkdir -p $(ARTIFACTS)
+	@# (no $$(MAKE) on this line: make runs such lines even under `make -n`, trap and tests included)
 	@trap '$(BIN)/python -m lab down -i inventories/lab' EXIT; \
-	$(MAKE) lab && $(BIN)/python -m pytest -q tests/lab --junitxml=$(ARTIFACTS)/lab-tests.xml
+	$(BIN)/python -m lab up -i inventories/lab > /dev/null && \
+	$(BIN)/ansible-playbook -i inventories/lab ansible/site.yml && \
+	$(BIN)/python -m lab status --lab site && \
+	$(BIN)/python -m pytest -q tests/lab --junitxml=$(ARTIFACTS)/lab-tests.xml
+
+collection: python-setup ## Build the collection (artifacts/collection/), install it fresh, syntax-check its site playbook
+	$(BIN)/python -m collection_release
+
+ee-context: collection ## Render the AWX execution environment's build context (ansible-builder create) into artifacts/ee-context/
+	$(BIN)/ansible-builder create -f execution-environment.yml -c $(ARTIFACTS)/ee-context --output-filename Containerfile
+
+runner-converge: python-setup ## Converge the running lab site through ansible-runner, as AWX runs a job (artifacts/runner/)
+	$(BIN)/python -m runner_converge --strategy $(STRATEGY)
 
 bench-lab: setup ## Benchmark the lab engine: image build, create-to-SSH, whole site up
 	$(BIN)/python benchmarks/lab_engine.py

@@ -1,6 +1,7 @@
 """Run `molecule test` for every scenario on every distribution, a few at a time.
 
     .venv/bin/python molecule/matrix.py --jobs 2 [--scenarios a b] [--distros debian13 debian12]
+                                        [--strategy debian12=linear]
 
 Each run gets its own Molecule ephemeral directory (so the Debian 13 and 12 runs of one scenario
 never share instance files) and its own lab (`mol-<scenario>-<distro>`), so runs are
@@ -8,7 +9,9 @@ independent. Output goes to artifacts/molecule/<scenario>-<distro>.log, with the
 the run started in front of every Molecule step line; the summary lists every run with its
 result, duration and the time of each step (converge, idempotence, verify, ...), and the tail
 of each failed run's log. Runs start longest first, by the durations of the previous run
-(artifacts/molecule/durations.json). Exit status: 0 when every run passed.
+(artifacts/molecule/durations.json). `--strategy DISTRO=STRATEGY` runs that distribution's
+scenarios with another Ansible strategy than the configured one (ANSIBLE_STRATEGY), so that one
+matrix proves every role under both Mitogen and plain linear. Exit status: 0 when every run passed.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ EXPECTED = {
     "zone_router": 200,
 }
 # Molecule's step lines: "INFO     [scenario > converge] Executing" / "... Executed: Successful".
+STRATEGIES = ("mitogen_linear", "linear", "mitogen_free", "free")
 STEP = re.compile(r"\[(?P<scenario>[\w-]+) > (?P<step>[\w-]+)\] (?P<what>Executing|Executed)")
 
 
@@ -47,6 +51,7 @@ class Result:
     distro: str
     ok: bool
     seconds: float
+    strategy: str
     steps: dict[str, float] = field(default_factory=dict)
 
 
@@ -54,10 +59,11 @@ def scenarios() -> list[str]:
     return sorted(p.parent.name for p in (ROOT / "molecule").glob("*/molecule.yml"))
 
 
-def run(scenario: str, distro: str) -> Result:
+def run(scenario: str, distro: str, strategy: str) -> Result:
     log = OUT / f"{scenario}-{distro}.log"
     env = dict(
         os.environ,
+        ANSIBLE_STRATEGY=strategy,
         MOLECULE_DISTRO=distro,
         MOLECULE_EPHEMERAL_DIRECTORY=str(ROOT / ".cache" / "molecule" / f"{scenario}-{distro}"),
         PY_COLORS="0",
@@ -67,7 +73,7 @@ def run(scenario: str, distro: str) -> Result:
     started = time.monotonic()
     steps: dict[str, float] = {}
     step_started: dict[str, float] = {}
-    print(f"molecule: start {scenario} ({distro})", flush=True)
+    print(f"molecule: start {scenario} ({distro}, {strategy})", flush=True)
     with open(log, "w") as fh:
         proc = subprocess.Popen(
             [str(Path(sys.executable).parent / "molecule"), "test", "-s", scenario],
@@ -93,8 +99,8 @@ def run(scenario: str, distro: str) -> Result:
         proc.wait()
     took = time.monotonic() - started
     ok = proc.returncode == 0
-    print(f"molecule: {'ok  ' if ok else 'FAIL'} {scenario} ({distro}) in {took:.0f} s", flush=True)
-    return Result(scenario, distro, ok, took, steps)
+    print(f"molecule: {'ok  ' if ok else 'FAIL'} {scenario} ({distro}, {strategy}) in {took:.0f} s", flush=True)
+    return Result(scenario, distro, ok, took, strategy, steps)
 
 
 def step_summary(steps: dict[str, float]) -> str:
@@ -107,7 +113,26 @@ def main() -> int:
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--scenarios", nargs="*", default=None)
     p.add_argument("--distros", nargs="*", default=["debian13", "debian12"])
+    p.add_argument(
+        "--strategy",
+        action="append",
+        default=[],
+        metavar="DISTRO=STRATEGY",
+        help="run one distribution's scenarios with this strategy (default: ANSIBLE_STRATEGY or ansible.cfg's)",
+    )
     args = p.parse_args()
+    default_strategy = os.environ.get("ANSIBLE_STRATEGY") or "mitogen_linear"
+    per_distro: dict[str, str] = {}
+    for item in args.strategy:
+        distro, _, strategy = item.partition("=")
+        if distro not in ("debian13", "debian12") or strategy not in STRATEGIES:
+            print(
+                f"molecule: --strategy {item!r}: expected DISTRO=STRATEGY with DISTRO debian13 or debian12 "
+                f"and STRATEGY one of {', '.join(STRATEGIES)}",
+                file=sys.stderr,
+            )
+            return 2
+        per_distro[distro] = strategy
     OUT.mkdir(parents=True, exist_ok=True)
     wanted = args.scenarios or scenarios()
     unknown = sorted(set(wanted) - set(scenarios()))
@@ -123,7 +148,7 @@ def main() -> int:
     matrix.sort(key=lambda sd: -previous.get(f"{sd[0]}-{sd[1]}", EXPECTED.get(sd[0], 100.0)))
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        results = list(pool.map(lambda sd: run(*sd), matrix))
+        results = list(pool.map(lambda sd: run(sd[0], sd[1], per_distro.get(sd[1], default_strategy)), matrix))
     previous.update({f"{r.scenario}-{r.distro}": round(r.seconds, 1) for r in results})
     DURATIONS.write_text(json.dumps(previous, indent=2, sort_keys=True))
     steps = {f"{r.scenario}-{r.distro}": {k: round(v, 1) for k, v in r.steps.items()} for r in results}
@@ -132,7 +157,7 @@ def main() -> int:
     print(f"\nmolecule: {len(results)} run(s) in {time.monotonic() - started:.0f} s, {args.jobs} at a time")
     for r in sorted(results, key=lambda r: (r.scenario, r.distro)):
         mark = "ok  " if r.ok else "FAIL"
-        print(f"  {mark}  {r.scenario:<20} {r.distro:<9} {r.seconds:6.0f} s   {step_summary(r.steps)}")
+        print(f"  {mark}  {r.scenario:<20} {r.distro:<9} {r.strategy:<15} {r.seconds:6.0f} s   {step_summary(r.steps)}")
     failed = [r for r in results if not r.ok]
     for r in failed:
         log = OUT / f"{r.scenario}-{r.distro}.log"

@@ -1,4 +1,4 @@
-"""Tests for the baseline role's preflight: `x is baseline_cidr` (no netaddr on the controller needed)."""
+"""Tests for the baseline role's preflight: `x is telework.platform.baseline_cidr` (no netaddr needed)."""
 
 from __future__ import annotations
 

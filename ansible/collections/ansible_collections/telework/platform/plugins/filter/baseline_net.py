@@ -1,0 +1,1 @@
+../../../../../../plugins/filter/baseline_net.py

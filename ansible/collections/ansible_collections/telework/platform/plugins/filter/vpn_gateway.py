@@ -1,0 +1,1 @@
+../../../../../../plugins/filter/vpn_gateway.py

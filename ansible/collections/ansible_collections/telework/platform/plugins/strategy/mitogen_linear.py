@@ -1,0 +1,1 @@
+../../../../../../plugins/strategy/mitogen_linear.py

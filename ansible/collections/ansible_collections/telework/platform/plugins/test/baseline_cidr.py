@@ -1,0 +1,1 @@
+../../../../../../plugins/test/baseline_cidr.py
