@@ -13,6 +13,7 @@ Run on a converged site (`make lab`), as root:  .venv/bin/python -m pytest -q te
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -92,7 +93,8 @@ def drain(*hosts: str) -> subprocess.CompletedProcess[str]:
     """What an operator does: list hosts in rdp_broker_drain and run the broker's play."""
     argv = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(INVENTORY), "ansible/site.yml"]
     argv += ["--tags", "rdp_broker", "--extra-vars", json.dumps({"rdp_broker_drain": list(hosts)})]
-    proc = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=900, check=False)
+    env = {**os.environ, "ANSIBLE_CONFIG": os.environ.get("ANSIBLE_CONFIG", str(ROOT / "ansible" / "ansible.cfg"))}
+    proc = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900, check=False)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-1500:]
     return proc
 
