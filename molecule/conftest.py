@@ -5,7 +5,10 @@
 - `converge_check(...)` runs the scenario's converge playbook in check mode and returns the
   changed count per host, so "check mode on a converged host reports no change" is one line.
 - Mark a module with `pytestmark = pytest.mark.journal("rsyslog", "ssh")` and every failing test
-  in it prints those units' recent journal from each host it touched.
+  in it prints those units' recent journal from each host it touched: testinfra's `host` fixture
+  and every host it asked `tests.support.hosts.get_host()` for.
+
+Hosts, probes, listeners and the VPN client are shared with the site tests: `tests/support/`.
 """
 
 from __future__ import annotations
@@ -19,6 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from testinfra.host import Host
+
+from tests.support import hosts
 
 RECAP = re.compile(
     r"^(?P<host>\S+)\s+:\s+ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unr>\d+)\s+failed=(?P<failed>\d+)"
@@ -67,17 +73,20 @@ def converge_check(playbook: str = "converge.yml") -> dict[str, int]:
 
 @pytest.fixture(autouse=True)
 def _journal_on_failure(request: pytest.FixtureRequest) -> Iterator[None]:
+    hosts.forget_touched()
     yield
     marker = request.node.get_closest_marker("journal")
     report = getattr(request.node, "rep_call", None)
     if marker is None or report is None or not report.failed:
         return
-    host = request.node.funcargs.get("host")
-    if host is None:
-        return
-    for unit in marker.args:
-        out = host.run(f"journalctl -u {unit} -n 30 --no-pager")
-        print(f"\n----- journal of {unit} on {host.backend.get_hostname()} -----\n{out.stdout}")
+    touched: dict[str, Host] = {name: hosts.get_host(name) for name in sorted(hosts.touched())}
+    fixture_host = request.node.funcargs.get("host")
+    if fixture_host is not None:
+        touched.setdefault(fixture_host.backend.get_hostname(), fixture_host)
+    for name, host in touched.items():
+        for unit in marker.args:
+            out = host.run(f"sudo journalctl -u {unit} -n 30 --no-pager")
+            print(f"\n----- journal of {unit} on {name} -----\n{out.stdout}")
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

@@ -14,10 +14,11 @@ import time
 from typing import Any
 
 import testinfra
-from conftest import ROOT, lab_host
-from vpn_client import CLIENT, install_client_tools
+from conftest import ROOT, VPN
 
 from lab.state import LabState
+from tests.support.hosts import get_host
+from tests.support.rdp import connections_from
 
 PROBE = ROOT / "molecule" / "remote_desktop" / "files" / "rdp_probe.py"
 PASSWORD = "Tw-Lab-Passw0rd!"  # lab-only, inventories/lab/group_vars/all/staff_passwords.yml
@@ -41,10 +42,10 @@ def broker(site: LabState) -> str:
 
 def install_rdp_client() -> testinfra.host.Host:
     """FreeRDP, Xvfb, OCR and image tools and the probe on the staff PC."""
-    host = lab_host(CLIENT)
+    host = get_host(VPN.client)
     release = host.run(". /etc/os-release; echo $VERSION_ID").stdout.strip()
     freerdp = "freerdp3-x11" if release == "13" else "freerdp2-x11"
-    install_client_tools(
+    VPN.install_client_tools(
         freerdp, "xvfb", "xauth", "xclip", "imagemagick", "tesseract-ocr", "tesseract-ocr-eng", "python3-pil"
     )
     host.ansible("copy", f"src={PROBE} dest=/usr/local/bin/rdp_probe mode=0755", check=False, become=True)
@@ -62,14 +63,14 @@ def probe(host: testinfra.host.Host, *args: str) -> tuple[int, dict[str, Any]]:
 
 def session_host(site: LabState, user: str) -> str | None:
     """The desktop host where user's session (its X server) runs."""
-    found = [h for h in group_hosts(site, "remote_desktop") if lab_host(h).run(f"pgrep -u {user} Xorg").rc == 0]
+    found = [h for h in group_hosts(site, "remote_desktop") if get_host(h).run(f"pgrep -u {user} Xorg").rc == 0]
     assert len(found) <= 1, f"{user} has sessions on {found}"
     return found[0] if found else None
 
 
 def session_display(host: str, user: str) -> tuple[str, str]:
     """(display, X server PID) of user's session on host."""
-    out = lab_host(host).check_output(f"pgrep -u {user} -a Xorg")
+    out = get_host(host).check_output(f"pgrep -u {user} -a Xorg")
     pid, _, argv = out.splitlines()[0].partition(" ")
     display = next(a for a in argv.split() if a.startswith(":"))
     return display, pid
@@ -78,7 +79,7 @@ def session_display(host: str, user: str) -> tuple[str, str]:
 def end_sessions(site: LabState, users: list[str]) -> None:
     for desk in group_hosts(site, "remote_desktop"):
         for user in users:
-            lab_host(desk).run(
+            get_host(desk).run(
                 f"sudo loginctl terminate-user {user} 2>/dev/null; sudo faillock --user {user} --reset 2>/dev/null"
             )
     deadline = time.monotonic() + 30
@@ -87,16 +88,9 @@ def end_sessions(site: LabState, users: list[str]) -> None:
 
 
 def broker_runtime(site: LabState, command: str) -> str:
-    return lab_host(broker(site)).check_output(f"echo '{command}' | sudo socat stdio {BROKER_SOCKET}")
+    return get_host(broker(site)).check_output(f"echo '{command}' | sudo socat stdio {BROKER_SOCKET}")
 
 
 def broker_connections(site: LabState, desk: str) -> set[str]:
     """Source ports of the established connections from the broker to desk's RDP port."""
-    address = desktop_address(site, broker(site))
-    out = lab_host(desk).check_output("ss -Htn state established '( sport = :3389 )'")
-    ports = set()
-    for line in out.splitlines():
-        peer_address, _, port = line.split()[-1].rpartition(":")
-        if peer_address.strip("[]").removeprefix("::ffff:") == address:
-            ports.add(port)
-    return ports
+    return connections_from(get_host(desk), desktop_address(site, broker(site)), 3389)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 import testinfra
-from conftest import INVENTORY, ROOT, lab_host
+from conftest import INVENTORY, ROOT, VPN
 from rdp_client import (
     BACKGROUND,
     PASSWORD,
@@ -37,24 +37,30 @@ from rdp_client import (
     session_display,
     session_host,
 )
-from vpn_client import close_tunnel, open_tunnel, tunnel_address
 
 from lab.state import LabState
+from tests.support.hosts import get_host
+from tests.support.vpn_client import Session
 
 USERS = ["sato.taro", "suzuki.hanako", "takahashi.ken"]  # the active teleworkers of the lab's staff list
-UNIT = "vpntest-broker"
 LOG_SERVER = "log1"
 ARTIFACTS = ROOT / "artifacts" / "rdp_broker" / "lab"
 
 
 @pytest.fixture(scope="module")
-def pc(site: LabState) -> Iterator[testinfra.host.Host]:
-    """home1 with the RDP client, connected through vpn1 (one tunnel for every test user)."""
+def tunnel(site: LabState) -> Iterator[Session]:
+    """sato.taro's tunnel from home1 through vpn1 (one tunnel for every test user), with the RDP client."""
     host = install_rdp_client()
-    open_tunnel("sato.taro", UNIT)
-    yield host
+    session = VPN.connect("sato.taro", "broker")
+    yield session
     host.run('for d in /run/rdp-probe/brk-*; do [ -d "$d" ] && sudo rdp_probe stop "$(basename $d)"; done; true')
-    close_tunnel(UNIT)
+    session.stop()
+
+
+@pytest.fixture(scope="module")
+def pc(tunnel: Session) -> testinfra.host.Host:
+    """home1, the staff PC the RDP client runs on."""
+    return get_host(VPN.client)
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +126,7 @@ def test_tw07_a_user_who_disconnects_comes_back_to_the_same_session(
 ) -> None:
     host = session_host(site, "sato.taro") or login(site, pc, entry, "sato.taro")
     display, xorg = session_display(host, "sato.taro")
-    desk = lab_host(host)
+    desk = get_host(host)
     # the user opens a document in their session
     desk.check_output(
         f"sudo -u sato.taro sh -c 'echo 報告書 > ~/broker-note.txt'; "
@@ -189,9 +195,9 @@ def test_tw11_a_drained_host_takes_no_new_user_while_its_user_keeps_working(
 
 
 def test_tw09_the_brokers_connection_lines_reach_the_log_server(
-    site: LabState, pc: testinfra.host.Host, entry: str, clean: None
+    site: LabState, tunnel: Session, pc: testinfra.host.Host, entry: str, clean: None
 ) -> None:
-    source = tunnel_address()
+    source = tunnel.tunnel_address()
     if session_host(site, "suzuki.hanako") is None:
         login(site, pc, entry, "suzuki.hanako")
     desk = session_host(site, "suzuki.hanako")
@@ -199,7 +205,7 @@ def test_tw09_the_brokers_connection_lines_reach_the_log_server(
     wanted = f'TW-09 rdp-broker event=connection user="suzuki.hanako" client={source}:'
     stored = ""
     for _ in range(30):
-        stored = lab_host(LOG_SERVER).run(f"sudo grep -rhF -- '{wanted}' /var/log/remote/{broker(site)}/").stdout
+        stored = get_host(LOG_SERVER).run(f"sudo grep -rhF -- '{wanted}' /var/log/remote/{broker(site)}/").stdout
         if f"host={desk} " in stored:
             break
         time.sleep(1)

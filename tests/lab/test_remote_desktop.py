@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 import testinfra
-from conftest import ROOT, lab_host
+from conftest import ROOT, VPN
 from rdp_client import (
     BACKGROUND,
     PASSWORD,
@@ -34,13 +34,13 @@ from rdp_client import (
     probe,
     session_host,
 )
-from vpn_client import close_tunnel, open_tunnel
 
 from lab.state import LabState
+from tests.support.hosts import get_host
+from tests.support.vpn_client import Session
 
 ARTIFACTS = ROOT / "artifacts" / "remote_desktop" / "lab"
 TEST_USERS = ["sato.taro", "suzuki.hanako", "takahashi.ken"]
-UNIT = "vpntest-rdp"
 LOG_SERVER = "log1"
 
 
@@ -55,14 +55,20 @@ def desks(site: LabState) -> Iterator[list[str]]:
 
 
 @pytest.fixture(scope="module")
-def pc(site: LabState) -> Iterator[testinfra.host.Host]:
-    """home1, connected through vpn1 as sato.taro, with the RDP test client installed."""
+def tunnel(site: LabState) -> Iterator[Session]:
+    """sato.taro's tunnel from home1 through vpn1, with the RDP test client installed on home1."""
     host = install_rdp_client()
-    open_tunnel("sato.taro", UNIT)
-    yield host
+    session = VPN.connect("sato.taro", "rdp")
+    yield session
     for name in ("lab-sato", "lab-greedy", "lab-denied"):
         host.run(f"sudo rdp_probe stop {name}")
-    close_tunnel(UNIT)
+    session.stop()
+
+
+@pytest.fixture(scope="module")
+def pc(tunnel: Session) -> testinfra.host.Host:
+    """home1, connected through vpn1 as sato.taro, with the RDP test client installed."""
+    return get_host(VPN.client)
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +88,7 @@ def sato(site: LabState, desks: list[str], pc: testinfra.host.Host, address: str
     _, result = probe(pc, "wait-desktop", "lab-sato", "--timeout", "120", "--color", BACKGROUND)
     host = session_host(site, "sato.taro")
     assert host in desks, f"sato.taro's session is on {host}"
-    rdp = lab_host(host)
+    rdp = get_host(host)
     for _ in range(30):  # the watermark's manager finds a new session within 2 s
         if "sato.taro" in rdp.run("sudo cat /run/tw-watermark/status").stdout:
             break
@@ -116,7 +122,7 @@ def test_tw09_site_login_reaches_the_log_server_with_user_and_source(sato: dict[
     wanted = f"event=login result=success user=sato.taro src={address}"
     stored = ""
     for _ in range(30):  # forwarded within seconds (RELP over TLS, log_forwarding)
-        stored = lab_host(LOG_SERVER).run(f"sudo grep -rhF -- '{wanted}' /var/log/remote/{sato['host']}/").stdout
+        stored = get_host(LOG_SERVER).run(f"sudo grep -rhF -- '{wanted}' /var/log/remote/{sato['host']}/").stdout
         if stored:
             break
         time.sleep(1)
@@ -132,20 +138,35 @@ def test_tw01_tw02_site_refuses_drive_and_clipboard(
     try:
         _, result = probe(pc, "wait-desktop", "lab-greedy", "--timeout", "120", "--color", BACKGROUND)
         assert result.get("desktop"), result
-        rdp = lab_host(session_host(site, "suzuki.hanako") or "rdp1")
+        host = session_host(site, "suzuki.hanako")
+        assert host in desks, f"suzuki.hanako's session is on {host}"
+        rdp = get_host(host)
         assert "/drive:probe," in pc.run("sudo cat /run/rdp-probe/lab-greedy/argv").stdout
         assert "server announces" not in pc.run("sudo cat /run/rdp-probe/lab-greedy/freerdp.log").stdout
         assert "thinclient_drives" not in rdp.run("findmnt -rn -o TARGET").stdout
-        probe(pc, "clip-set", "lab-greedy", "TW02-LAB-FROM-CLIENT")
+        # Positive controls: the client's clipboard holds the text, and the server's reader works
+        # (it sees what the session itself copies).
+        assert probe(pc, "clip-set", "lab-greedy", "TW02-LAB-FROM-CLIENT")[0] == 0
+        own = pc.run("sudo rdp_probe clip-get lab-greedy")
+        assert own.rc == 0 and "TW02-LAB-FROM-CLIENT" in own.stdout, own.stdout + own.stderr
         time.sleep(3)
         display = re.search(r"Xorg (:\d+)", rdp.run("pgrep -u suzuki.hanako -a Xorg").stdout)
         assert display is not None
-        read = (
+        as_user = (
             f"sudo -u suzuki.hanako env DISPLAY={display.group(1)} XAUTHORITY=/home/suzuki.hanako/.Xauthority "
-            "timeout 10 python3 -c \"import gi; gi.require_version('Gtk','3.0'); from gi.repository import Gtk, Gdk; "
-            'print(Gtk.Clipboard.get(Gdk.SELECTION_CLIPBOARD).wait_for_text())"'
+            "timeout 10 python3 -c \"import gi; gi.require_version('Gtk','3.0'); from gi.repository import Gtk, Gdk, GLib; "
+            "cb=Gtk.Clipboard.get(Gdk.SELECTION_CLIPBOARD); "
         )
-        assert "TW02-LAB-FROM-CLIENT" not in rdp.run(read).stdout
+        seen = rdp.run(as_user + 'print(cb.wait_for_text())"')
+        assert seen.rc == 0, seen.stderr
+        assert "TW02-LAB-FROM-CLIENT" not in seen.stdout
+        rdp.run(
+            as_user + "cb.set_text('TW02-LAB-SESSION-OWN',-1); cb.store(); "
+            'GLib.timeout_add_seconds(6, Gtk.main_quit); Gtk.main()" >/dev/null 2>&1 &'
+        )
+        time.sleep(2)
+        control = rdp.run(as_user + 'print(cb.wait_for_text())"')
+        assert control.rc == 0 and "TW02-LAB-SESSION-OWN" in control.stdout, control.stdout + control.stderr
     finally:
         probe(pc, "stop", "lab-greedy")
 
@@ -159,15 +180,22 @@ def test_tw08_site_speaks_tls_12_or_newer_only(
     rc, result = probe(pc, "tls", "--host", address, "--version", version)
     assert result.get("negotiation") == "selected", result
     assert (rc == 0 and result["handshake"]) is accepted, result
+    if not accepted:  # refused by the server (its alert), not by the client's own TLS library
+        assert "NO_PROTOCOLS_AVAILABLE" not in result["error"], result
+        assert re.search(r"(?i)protocol.version|unsupported.protocol", result["error"]), result
 
 
-def test_tw13_disabled_user_cannot_log_in_on_the_site(desks: list[str], pc: testinfra.host.Host, address: str) -> None:
-    since = {d: now(lab_host(d)) for d in desks}
+def test_tw13_disabled_user_cannot_log_in_on_the_site(
+    sato: dict[str, Any], desks: list[str], pc: testinfra.host.Host, address: str
+) -> None:
+    # Positive control: the same client, address and password gave sato.taro a desktop.
+    assert sato.get("desktop"), sato
+    since = {d: now(get_host(d)) for d in desks}
     probe(pc, "start", "lab-denied", "--host", address, "--user", "ito.jiro", "--password", PASSWORD)
     _, result = probe(pc, "wait-desktop", "lab-denied", "--timeout", "15", "--color", BACKGROUND)
     probe(pc, "stop", "lab-denied")
     assert not result.get("desktop"), result
     lines = "".join(
-        lab_host(d).run(f"sudo journalctl -t rdp-audit --since '{since[d]}' --no-pager -o cat").stdout for d in desks
+        get_host(d).run(f"sudo journalctl -t rdp-audit --since '{since[d]}' --no-pager -o cat").stdout for d in desks
     )
     assert f"event=login result=failure user=ito.jiro src={address}" in lines, lines

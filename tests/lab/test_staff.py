@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -21,24 +22,15 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import INVENTORY, ROOT, lab_host
-from vpn_client import (
-    CLIENT,
-    GATEWAY,
-    READY,
-    attempt,
-    close_tunnel,
-    fresh_code,
-    install_client_tools,
-    open_tunnel,
-    profile,
-    secret,
-)
+from conftest import INVENTORY, ROOT, VPN
 
 from lab.state import LabState
+from tests.support.hosts import get_host
+from tests.support.vpn_client import READY
 
 USER = "suzuki.hanako"  # an active member of the telework group (inventories/lab/group_vars/all/staff.yml)
-UNIT = "vpntest-staff"
+CLIENT, GATEWAY = VPN.client, VPN.gateway
+SESSION = "staff"  # the client's unit: vpntest-staff
 RECAP_CHANGED = "changed="
 
 
@@ -71,16 +63,12 @@ def changed(output: str) -> dict[str, int]:
 
 def account_state(user: str) -> str:
     """P (usable password), L (locked) or NP, as `passwd -S` reports it on rdp1."""
-    return lab_host("rdp1").check_output(f"sudo passwd -S {user}").split()[1]
-
-
-def tunnel_up(unit: str) -> bool:
-    return lab_host(CLIENT).run(f"systemctl is-active --quiet {unit}").rc == 0
+    return get_host("rdp1").check_output(f"sudo passwd -S {user}").split()[1]
 
 
 @pytest.fixture(scope="module")
 def client_tools(site: LabState) -> None:
-    install_client_tools()
+    VPN.install_client_tools()
 
 
 @pytest.fixture
@@ -96,9 +84,9 @@ def test_tw13_tw05_one_staff_run_revokes_vpn_and_desktop_and_a_second_restores_t
 ) -> None:
     # Positive control: the user is in, on the VPN and on the desktop host.
     assert account_state(USER) == "P"
-    log = open_tunnel(USER, UNIT)
-    assert tunnel_up(UNIT)
-    old_profile, old_secret = profile(USER), secret(USER)  # what the user keeps on their PC
+    session = VPN.connect(USER, SESSION)
+    assert session.running()
+    old_profile, old_secret = VPN.profile(USER), VPN.secret(USER)  # what the user keeps on their PC
 
     disabled = [dict(u, state="disabled") if u["id"] == USER else u for u in staff_list()]
     since = int(time.time()) - 1
@@ -108,28 +96,30 @@ def test_tw13_tw05_one_staff_run_revokes_vpn_and_desktop_and_a_second_restores_t
     assert counts.get(GATEWAY, 0) > 0 and counts.get("rdp1", 0) > 0, counts
 
     # The gateway ended the open session during the run (the client only notices at its next
-    # keep-alive), a new connection is refused, the desktop account is locked.
+    # keep-alive, so the test stops it), a new connection is refused at the certificate (the CRL),
+    # the desktop account is locked.
     ended = f"sudo journalctl -t vpn-session --since @{since} --no-pager -o cat"
-    assert f"event=disconnect user={USER}" in lab_host(GATEWAY).check_output(ended), proc.stdout[-3000:]
-    close_tunnel(UNIT)
-    assert not tunnel_up(UNIT), lab_host(CLIENT).run(f"sudo tail -20 {log}").stdout
-    refused = attempt("staff-refused", old_profile, USER, fresh_code(USER, old_secret))
+    assert f"event=disconnect user={USER}" in get_host(GATEWAY).check_output(ended), proc.stdout[-3000:]
+    session.stop()
+    attempted = time.time()
+    refused = VPN.attempt("staff-refused", old_profile, USER, VPN.fresh_code(USER, old_secret))
     assert READY not in refused, refused[-2000:]
+    assert re.search(r"VERIFY ERROR.*certificate revoked", VPN.server_log(attempted)), refused[-2000:]
     assert account_state(USER) == "L"
 
     # The list as it is: the user is back (a new certificate, an unlocked account).
     proc = staff_run(tmp_path, None)
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert account_state(USER) == "P"
-    open_tunnel(USER, UNIT)
-    assert tunnel_up(UNIT)
-    close_tunnel(UNIT)
+    back = VPN.connect(USER, SESSION)
+    assert back.running()
+    back.stop()
 
 
 def test_tw13_staff_run_with_a_broken_list_stops_before_any_host_changes(site: LabState, tmp_path: Path) -> None:
     crl = "sudo sha256sum /etc/openvpn/server/telework/crl.pem /etc/shadow"
-    before_gw = lab_host(GATEWAY).check_output(crl)
-    before_rdp = lab_host("rdp1").check_output("sudo sha256sum /etc/shadow /etc/group")
+    before_gw = get_host(GATEWAY).check_output(crl)
+    before_rdp = get_host("rdp1").check_output("sudo sha256sum /etc/shadow /etc/group")
     users = staff_list()
     broken = [*users, dict(users[0])]  # the same id twice
     proc = staff_run(tmp_path, broken)
@@ -137,5 +127,5 @@ def test_tw13_staff_run_with_a_broken_list_stops_before_any_host_changes(site: L
     assert "duplicate id" in proc.stdout, proc.stdout[-3000:]
     counts = changed(proc.stdout)
     assert counts and not any(counts.values()), counts
-    assert lab_host(GATEWAY).check_output(crl) == before_gw
-    assert lab_host("rdp1").check_output("sudo sha256sum /etc/shadow /etc/group") == before_rdp
+    assert get_host(GATEWAY).check_output(crl) == before_gw
+    assert get_host("rdp1").check_output("sudo sha256sum /etc/shadow /etc/group") == before_rdp

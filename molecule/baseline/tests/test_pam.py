@@ -75,17 +75,26 @@ def test_tw06_admin_can_unlock_an_account(host, unlocked: None) -> None:
     assert authenticate(host, PASSWORD).rc == 0
 
 
+def change_password(host, *answers: str):
+    """Change pwtest's password through the `passwd` PAM stack, typing answers in turn."""
+    typed = "".join(f"{a}\\n" for a in answers)
+    return host.run(f"printf {shlex.quote(typed)} | sudo pamtester passwd {USER} chauthtok")
+
+
 @pytest.mark.parametrize("weak", ["short1A", "abcdefghijkl", "password1234", "Kyoudou-pwtest-2026"])
 def test_tw13_pwquality_rejects_weak_passwords(host, weak: str) -> None:
+    # Positive control: the same stack takes a strong password (pwtest's own, set again).
+    strong = change_password(host, PASSWORD, PASSWORD)
+    assert strong.rc == 0, strong.stdout + strong.stderr
     # Three tries (retry=3), each new password typed twice; every one is weak.
-    answers = "\\n".join([weak] * 6)
-    out = host.run(f"printf '{answers}\\n' | sudo pamtester passwd {USER} chauthtok")
+    out = change_password(host, *[weak] * 6)
     assert out.rc != 0, out.stdout + out.stderr
+    assert "BAD PASSWORD" in out.stdout + out.stderr, out.stdout + out.stderr
     assert host.run(f"printf '%s\\n' {shlex.quote(PASSWORD)} | sudo pamtester login {USER} authenticate").rc == 0
 
 
 def test_tw13_pwquality_accepts_a_strong_password(host) -> None:
-    out = host.run(f"printf '%s\\n%s\\n' {PASSWORD} {PASSWORD} | sudo pamtester passwd {USER} chauthtok")
+    out = change_password(host, PASSWORD, PASSWORD)
     assert out.rc == 0, out.stdout + out.stderr
 
 

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import pytest
-import testinfra
 from conftest import converge_check, recap, run_playbook
 
-testinfra_hosts = ["ansible://base1"]
+from tests.support.hosts import get_host
 
-INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
+testinfra_hosts = ["ansible://base1"]
 
 MARKER = "baseline-bad-input-marker"
 
@@ -21,7 +19,7 @@ def test_check_mode_on_a_converged_host_reports_no_change() -> None:
 
 
 def test_check_mode_on_a_fresh_host_fails_no_task_and_changes_nothing() -> None:
-    peer = testinfra.get_host(f"ansible://peer1?ansible_inventory={INVENTORY}")
+    peer = get_host("peer1")
     before = peer.check_output("sudo sha256sum /etc/ssh/sshd_config /etc/login.defs /etc/pam.d/common-auth")
     proc = run_playbook("check_fresh.yml", "--check")
     counters = recap(proc.stdout)
@@ -65,7 +63,7 @@ def test_bad_input_stops_the_play_before_the_host_changes(host, bad: dict[str, A
 
 def test_tw11_opening_a_port_before_baseline_leaves_other_tables_alone() -> None:
     """A role's own scenario may open its port on a host without baseline: nothing is flushed."""
-    peer = testinfra.get_host(f"ansible://peer1?ansible_inventory={INVENTORY}")
+    peer = get_host("peer1")
     peer.check_output("sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q nftables")
     peer.check_output("sudo nft add table inet other_role")
     proc = run_playbook("open_service.yml", extra_vars={"target": "probe", "probe_state": "present"})

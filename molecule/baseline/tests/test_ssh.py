@@ -3,24 +3,24 @@
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 from pathlib import Path
 
 import pytest
-import testinfra
+
+from tests.support.hosts import get_host
 
 pytestmark = pytest.mark.journal("ssh")
 
 testinfra_hosts = ["ansible://base1"]
 
 TWLAB_HOME = Path(os.environ.get("TWLAB_HOME", "/var/lib/twlab"))
-INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
 TEST_PASSWORD = "Kyoudou-Telework-2026"  # set for pwtest in prepare.yml
 
 
 def address() -> str:
-    base1 = testinfra.get_host(f"ansible://base1?ansible_inventory={INVENTORY}")
-    return str(base1.ansible.get_variables()["ansible_host"])
+    return str(get_host("base1").ansible.get_variables()["ansible_host"])
 
 
 def ssh(user: str, *options: str, command: str = "true", stdin: str | None = None, env: dict[str, str] | None = None):
@@ -71,7 +71,11 @@ def test_tw08_sshd_offers_only_modern_algorithms(host) -> None:
     kex = c["kexalgorithms"][0].split(",")
     ciphers = c["ciphers"][0].split(",")
     macs = c["macs"][0].split(",")
+    # Positive controls: each list was read (sshd -T names a modern algorithm of each kind), so
+    # an empty or misparsed list cannot pass for one without weak entries.
     assert "curve25519-sha256" in kex
+    assert "chacha20-poly1305@openssh.com" in ciphers, ciphers
+    assert "hmac-sha2-256-etm@openssh.com" in macs, macs
     assert not [k for k in kex if "sha1" in k or k.startswith("ecdh-sha2-nistp") or "group14" in k], kex
     assert not [x for x in ciphers if "cbc" in x or "3des" in x or "arcfour" in x], ciphers
     assert all(m.endswith("-etm@openssh.com") for m in macs), macs
@@ -91,8 +95,17 @@ def test_tw06_sshd_limits_attempts_and_idle_connections(host) -> None:
 
 def test_tw08_only_listed_users_may_log_in(host) -> None:
     allowed = {u for line in sshd_effective(host)["allowusers"] for u in line.split()}
-    assert "admin" in allowed
     assert allowed == {"admin", "pwtest"}
+    # outsider has the very key admin logs in with (prepare.yml), but is not listed.
+    keys = "/home/{}/.ssh/authorized_keys"
+    assert host.file(keys.format("outsider")).content == host.file(keys.format("admin")).content
+    since = host.check_output("date '+%Y-%m-%d %H:%M:%S'")
+    listed = ssh("admin", "-o", "BatchMode=yes", command="echo in")
+    assert listed.returncode == 0 and listed.stdout.strip() == "in", listed.stderr
+    refused = ssh("outsider", "-o", "BatchMode=yes", command="echo in")
+    assert refused.returncode == 255 and "in" not in refused.stdout.split(), refused.stderr
+    journal = host.run(f"sudo journalctl -u ssh --since '{since}' --no-pager").stdout
+    assert "User outsider from" in journal and "not listed in AllowUsers" in journal, journal[-2000:]
 
 
 def test_tw08_controller_still_gets_in_with_its_key_after_converge() -> None:
@@ -109,7 +122,11 @@ def test_tw08_server_offers_only_public_key_authentication() -> None:
     assert all(line.rstrip().endswith(": publickey") for line in offered), offered
 
 
-def test_tw08_password_login_fails_even_with_the_right_password(tmp_path: Path) -> None:
+def test_tw08_password_login_fails_even_with_the_right_password(host, tmp_path: Path) -> None:
+    # Positive control: the password is pwtest's (PAM accepts it on the host itself).
+    pam = host.run(f"printf '%s\\n' {shlex.quote(TEST_PASSWORD)} | sudo pamtester login pwtest authenticate")
+    assert pam.rc == 0, pam.stdout + pam.stderr
+    host.run("sudo faillock --user pwtest --reset")
     askpass = tmp_path / "askpass.sh"
     askpass.write_text(f"#!/bin/sh\necho '{TEST_PASSWORD}'\n")
     askpass.chmod(0o700)

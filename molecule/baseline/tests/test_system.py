@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import os
+from pathlib import Path
 
 import pytest
-import testinfra
+import yaml
+
+from tests.support.hosts import get_host
 
 testinfra_hosts = ["ansible://base1"]
 
@@ -164,7 +166,7 @@ SECURITY_PENDING = (
 
 def test_tw12_no_security_update_is_pending_after_converge(host) -> None:
     """The run applied the security updates the image lacked; the unconverged peer still lacks them."""
-    peer = testinfra.get_host(f"ansible://peer1?ansible_inventory={os.environ['MOLECULE_INVENTORY_FILE']}")
+    peer = get_host("peer1")
     peer.check_output("sudo apt-get update -q")
     pending_on_peer = int(peer.check_output(SECURITY_PENDING))
     if pending_on_peer == 0:
@@ -192,13 +194,28 @@ def test_tw14_issue_files_carry_the_japanese_and_english_banner(host) -> None:
     assert "業務目的以外での利用は禁止" in host.file("/etc/motd").content_string
 
 
-def test_tw11_legacy_clear_text_services_are_absent(host) -> None:
-    for pkg in ("telnetd", "rsh-server", "nis", "xinetd"):
-        assert not host.package(pkg).is_installed
+ROLE_DEFAULTS = Path(__file__).resolve().parents[3] / "ansible" / "roles" / "baseline" / "defaults" / "main.yml"
+CLEAR_TEXT_FIXTURE = "/var/lib/molecule-fixture-clear-text-packages"  # written by prepare.yml
+
+
+def test_tw11_legacy_clear_text_services_installed_before_converge_are_removed(host) -> None:
+    # Positive control: prepare.yml installed them (telnet answered on port 23) and listed them.
+    installed_before = host.file(CLEAR_TEXT_FIXTURE).content_string.split()
+    assert {"telnetd", "talkd", "tftpd-hpa", "ftp"} <= set(installed_before), installed_before
+    absent = yaml.safe_load(ROLE_DEFAULTS.read_text(encoding="utf-8"))["baseline_packages_absent"]
+    assert set(installed_before) <= set(absent), "the fixture installs only what the role removes"
+    still_there = [pkg for pkg in installed_before if host.package(pkg).is_installed]
+    assert not still_there, f"the role left {still_there} installed"
+    # prepare.yml saw telnet answer on TCP 23 and talk on UDP 518.
+    for proto, port in (("t", 23), ("u", 518)):
+        listening = host.run(f"ss -Hln{proto} 'sport = :{port}'")
+        assert listening.rc == 0, listening.stderr
+        assert listening.stdout.strip() == "", f"something still listens on {port}: {listening.stdout}"
 
 
 @pytest.mark.parametrize("module", ["usb-storage", "firewire-core", "dccp", "sctp", "cramfs"])
-def test_unneeded_kernel_modules_cannot_load(host, module: str) -> None:
+def test_unneeded_kernel_modules_are_configured_never_to_load(host, module: str) -> None:
+    # A lab host is a container (no module loading of its own): the configuration is what is proved.
     lines = host.file("/etc/modprobe.d/baseline.conf").content_string.splitlines()
     assert f"install {module} /bin/false" in lines
     assert f"blacklist {module}" in lines

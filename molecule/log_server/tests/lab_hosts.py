@@ -1,25 +1,18 @@
-"""The scenario's hosts and the commands the log tests share."""
+"""The scenario's hosts and the commands the log tests share (hosts: tests.support.hosts)."""
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 
-import testinfra
 from testinfra.host import Host
 
-INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
 SERVER_ADDRESS = "10.231.34.10"
 SERVER_NAME = "log1"
 CLIENT_NAME = "client1"
 PORT = 6514
 STORE = "/var/log/remote"
 TLS_DIR = "/etc/rsyslog-tls"
-
-
-def get(name: str) -> Host:
-    return testinfra.get_host(f"ansible://{name}?ansible_inventory={INVENTORY}")
 
 
 def run_id(prefix: str) -> str:

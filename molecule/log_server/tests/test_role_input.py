@@ -6,7 +6,9 @@ from typing import Any
 
 import pytest
 from conftest import converge_check, recap, run_playbook
-from lab_hosts import CLIENT_NAME, SERVER_NAME, get
+from lab_hosts import CLIENT_NAME, SERVER_NAME
+
+from tests.support.hosts import get_host
 
 testinfra_hosts = [f"ansible://{SERVER_NAME}"]
 
@@ -17,7 +19,7 @@ MANAGED = {
 
 
 def managed_files() -> dict[str, str]:
-    return {name: get(name).check_output(f"sha256sum {files}") for name, files in MANAGED.items()}
+    return {name: get_host(name).check_output(f"sha256sum {files}") for name, files in MANAGED.items()}
 
 
 def test_check_mode_on_converged_hosts_reports_no_change() -> None:

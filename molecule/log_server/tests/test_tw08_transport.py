@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -12,11 +13,15 @@ from lab_hosts import (
     SERVER_ADDRESS,
     SERVER_NAME,
     TLS_DIR,
-    get,
     run_id,
     stored_lines,
+    wait_for_lines,
     with_marker,
 )
+
+from tests.support.hosts import get_host
+from tests.support.network import Outcome, tcp_probe
+from tests.support.plain_syslog import plain_send
 
 pytestmark = pytest.mark.journal("rsyslog")
 
@@ -30,7 +35,7 @@ ROGUE_CERT = f"-cert {ROGUE}/client.pem -key {ROGUE}/client.key"
 
 def handshake(options: str) -> tuple[int, str]:
     """openssl s_client from the client host; returns (rc, output)."""
-    out = get(CLIENT_NAME).run(f"timeout 10 openssl s_client {options} < /dev/null 2>&1")
+    out = get_host(CLIENT_NAME).run(f"timeout 10 openssl s_client {options} < /dev/null 2>&1")
     return out.rc, out.stdout
 
 
@@ -38,7 +43,7 @@ def handshake(options: str) -> tuple[int, str]:
 def rogue_ca() -> Iterator[None]:
     """A forged CA with the very name of the site CA, and a client certificate from it that carries
     the names the log server admits: only the signature can give it away."""
-    client = get(CLIENT_NAME)
+    client = get_host(CLIENT_NAME)
     script = f"""
 set -e
 rm -rf {ROGUE}; mkdir -p {ROGUE}; cd {ROGUE}
@@ -68,7 +73,12 @@ def now(host) -> str:
 
 
 def test_tw08_receiver_listens_on_the_relp_tls_port_only(host) -> None:
-    listening = host.run("ss -H -lntu").stdout
+    listed = host.run("ss -H -lntu")
+    assert listed.rc == 0, listed.stderr
+    listening = listed.stdout
+    # Positive control: the listing the test reads shows the RELP/TLS port, so an empty or failed
+    # listing cannot pass for "nothing on 514".
+    assert f":{PORT} " in listening, listening
     assert host.socket(f"tcp://0.0.0.0:{PORT}").is_listening
     assert ":514 " not in listening
     rsyslog_ports = host.run("ss -H -lntup | grep rsyslogd").stdout
@@ -107,7 +117,7 @@ def send_with_certificate(host, cert: str, key: str) -> tuple[list[str], str]:
     server stored of it and the server's rsyslog journal meanwhile."""
     since = now(host)
     marker = run_id("tw08-rogue")
-    client = get(CLIENT_NAME)
+    client = get_host(CLIENT_NAME)
     conf = f"""
 global(workDirectory="{ROGUE}")
 module(load="imuxsock" SysSock.Use="off")
@@ -118,16 +128,26 @@ action(type="omrelp" target="{SERVER_ADDRESS}" port="{PORT}" tls="on"
        tls.authMode="name" tls.permittedPeer=["{SERVER_NAME}"]
        action.resumeRetryCount="5" action.resumeInterval="1")
 """
-    assert client.run(f"cat > {ROGUE}/rsyslog.conf <<'EOF'\n{conf}\nEOF").rc == 0
-    assert client.run(f"rsyslogd -f {ROGUE}/rsyslog.conf -i {ROGUE}/rsyslog.pid").rc == 0
+    assert client.run(f"mkdir -p {ROGUE} && cat > {ROGUE}/rsyslog.conf <<'EOF'\n{conf}\nEOF").rc == 0
+    started = client.run(f"rsyslogd -f {ROGUE}/rsyslog.conf -i {ROGUE}/rsyslog.pid")
+    assert started.rc == 0, started.stderr
     try:
-        client.run(with_marker(marker, f'sleep 1; logger -u {ROGUE}/log.sock -t tw08-test "$M"; sleep 8'))
+        send = f'sleep 1; logger -u {ROGUE}/log.sock -t tw08-test "$M"; rc=$?; sleep 8; exit $rc'
+        sent = client.run(with_marker(marker, send))
+        assert sent.rc == 0, f"the message never reached the second rsyslog: {sent.stderr}"
     finally:
         client.run(f"kill $(cat {ROGUE}/rsyslog.pid); sleep 1")
     return stored_lines(host, CLIENT_NAME, marker), server_journal_since(host, since)
 
 
+def own_certificate_is_delivered(host) -> None:
+    """Positive control: the second rsyslog with the client's own certificate gets its message stored."""
+    stored, journal = send_with_certificate(host, f"{TLS_DIR}/client.pem", f"{TLS_DIR}/client.key")
+    assert len(stored) == 1, f"with its own certificate the test sender delivered {stored}:\n{journal[-2000:]}"
+
+
 def test_tw08_client_certificate_from_a_forged_ca_is_refused_and_logged(host, rogue_ca: None) -> None:
+    own_certificate_is_delivered(host)
     stored, journal = send_with_certificate(host, f"{ROGUE}/client.pem", f"{ROGUE}/client.key")
     assert stored == []
     assert "authentication error 'certificate validation failed'" in journal, journal[-2000:]
@@ -137,6 +157,7 @@ def test_tw08_other_certificates_of_the_site_ca_are_refused(host, rogue_ca: None
     # Signed by the site CA (as a VPN user's or a desktop's would be), but not a log-client name.
     proc = run_playbook("issue_other_cert.yml", extra_vars={"dest_dir": ROGUE})
     assert proc.returncode == 0, proc.stdout[-3000:]
+    own_certificate_is_delivered(host)
     stored, journal = send_with_certificate(host, f"{ROGUE}/site-client.pem", f"{ROGUE}/site-client.key")
     assert stored == []
     assert "no permited name found" in journal, journal[-2000:]
@@ -144,15 +165,35 @@ def test_tw08_other_certificates_of_the_site_ca_are_refused(host, rogue_ca: None
 
 def test_tw09_plain_syslog_is_neither_accepted_nor_stored(host) -> None:
     marker = run_id("tw09-plain")
-    client = get(CLIENT_NAME)
-    assert client.run(f"timeout 3 bash -c 'echo > /dev/tcp/{SERVER_ADDRESS}/514'").rc != 0
-    client.run(with_marker(marker, f'logger -d -n {SERVER_ADDRESS} -P 514 -t tw09-test "$M udp514"'))
-    client.run(with_marker(marker, f'logger -T -n {SERVER_ADDRESS} -P 514 -t tw09-test "$M tcp514"'))
-    # Plain (unencrypted) syslog over TCP to the RELP/TLS port.
-    client.run(with_marker(marker, f'logger -T -n {SERVER_ADDRESS} -P {PORT} -t tw09-test "$M tcp{PORT}"'))
-    client.run("sleep 3")
-    # The marker must not be anywhere on the server.
-    assert host.run(with_marker(marker, 'grep -rF -- "$M" /var/log/ || true')).stdout == ""
+    client = get_host(CLIENT_NAME)
+    # Positive control: the same marker, forwarded the way the role sets up (RELP over TLS), is
+    # stored, and found by the search that must find nothing of the plain sends below.
+    forwarded = client.run(with_marker(marker, 'logger -t tw09-test "$M forwarded"'))
+    assert forwarded.rc == 0, forwarded.stderr
+    assert len(wait_for_lines(host, CLIENT_NAME, marker, 1, timeout=60)) == 1
+    # No plain syslog port: 514 refuses on the address where the RELP port answers.
+    assert tcp_probe(CLIENT_NAME, SERVER_ADDRESS, PORT) is Outcome.OPEN
+    assert tcp_probe(CLIENT_NAME, SERVER_ADDRESS, 514) is Outcome.REFUSED
+    # UDP goes out whatever listens (the sender cannot tell): it must at least have been sent.
+    udp = client.run(with_marker(marker, f'logger -d -n {SERVER_ADDRESS} -P 514 -t tw09-test "$M udp514"'))
+    assert udp.rc == 0, udp.stderr
+    # Plain syslog and RELP without TLS to the RELP/TLS port: each connects and is sent, and the
+    # server drops the connection at the TLS handshake.
+    since = now(host)
+    for kind in ("syslog", "relp"):
+        sent = client.run(with_marker(marker, f'M="$M plain-{kind}"; ' + plain_send(SERVER_ADDRESS, PORT, kind)))
+        assert sent.rc == 0, f"the plain {kind} send did not happen: {sent.stdout} {sent.stderr}"
+    time.sleep(3)
+    source = client.check_output("ip -4 -o addr show dev management").split()[3].split("/")[0]
+    refused = [
+        line
+        for line in server_journal_since(host, since).splitlines()
+        if "TLS handshake failed" in line and f"conn to clt {source}/" in line
+    ]
+    assert len(refused) >= 2, f"the server did not see both plain sends from {source}"
+    stored = stored_lines(host, CLIENT_NAME, marker)
+    assert [line for line in stored if "forwarded" not in line] == [], stored
+    assert host.run(with_marker(marker, 'grep -rF -- "$M" /var/log/ | grep -v forwarded || true')).stdout == ""
 
 
 def test_tw08_server_certificate_names_the_server_and_key_is_private(host) -> None:

@@ -11,12 +11,14 @@ from lab_hosts import (
     PORT,
     SERVER_ADDRESS,
     TLS_DIR,
-    get,
     run_id,
     stored_lines,
     wait_for_lines,
     with_marker,
 )
+
+from tests.support.hosts import get_host
+from tests.support.network import Outcome, tcp_probe
 
 pytestmark = pytest.mark.journal("rsyslog")
 
@@ -27,14 +29,15 @@ N_MESSAGES = 1000
 
 def server_stop() -> None:
     # syslog.socket would start rsyslog again as soon as journald forwards a message.
-    server = get("log1")
+    server = get_host("log1")
     server.run("systemctl stop syslog.socket rsyslog.service")
     assert not server.service("rsyslog").is_running
-    assert get(CLIENT_NAME).run(f"timeout 3 bash -c 'echo > /dev/tcp/{SERVER_ADDRESS}/{PORT}'").rc != 0
+    # Refused, not unanswered: the server host is up, only its receiver is down.
+    assert tcp_probe(CLIENT_NAME, SERVER_ADDRESS, PORT) is Outcome.REFUSED
 
 
 def server_start() -> None:
-    server = get("log1")
+    server = get_host("log1")
     server.run("systemctl start rsyslog.service")
     assert server.service("rsyslog").is_running
 
@@ -49,10 +52,10 @@ def test_tw09_messages_written_while_the_server_is_down_arrive_exactly_once(host
     try:
         host.run(with_marker(marker, f'seq -f "$M seq=%g" 1 {N_MESSAGES} | logger -t tw09-test'))
         host.run("sleep 3")
-        assert stored_lines(get("log1"), CLIENT_NAME, marker) == []
+        assert stored_lines(get_host("log1"), CLIENT_NAME, marker) == []
     finally:
         server_start()
-    lines = wait_for_lines(get("log1"), CLIENT_NAME, marker, N_MESSAGES, timeout=180)
+    lines = wait_for_lines(get_host("log1"), CLIENT_NAME, marker, N_MESSAGES, timeout=180)
     seqs = sequence_numbers(lines)
     assert len(lines) == N_MESSAGES, f"{len(lines)} lines stored, {len(set(seqs))} distinct"
     assert sorted(seqs) == list(range(1, N_MESSAGES + 1))
@@ -72,7 +75,7 @@ def test_tw09_queued_messages_survive_a_restart_of_the_client(host) -> None:
         assert host.service("rsyslog").is_running
     finally:
         server_start()
-    lines = wait_for_lines(get("log1"), CLIENT_NAME, marker, 200, timeout=180)
+    lines = wait_for_lines(get_host("log1"), CLIENT_NAME, marker, 200, timeout=180)
     assert sorted(sequence_numbers(lines)) == list(range(1, 201))
 
 
@@ -80,7 +83,7 @@ def test_tw09_auth_and_authpriv_messages_are_forwarded(host) -> None:
     marker = run_id("tw09-auth")
     host.run(with_marker(marker, 'logger -p auth.notice -t tw09-test "$M auth"'))
     host.run(with_marker(marker, 'logger -p authpriv.info -t tw09-test "$M authpriv"'))
-    lines = wait_for_lines(get("log1"), CLIENT_NAME, marker, 2, timeout=60)
+    lines = wait_for_lines(get_host("log1"), CLIENT_NAME, marker, 2, timeout=60)
     assert len(lines) == 2
     assert all(f" {CLIENT_NAME} tw09-test" in line for line in lines)
 
@@ -118,7 +121,7 @@ def test_tw09_forwarding_from_the_journal_with_imjournal_works_too(host) -> None
         assert proc.returncode == 0, proc.stdout[-3000:]
         assert 'load="imjournal"' in host.file("/etc/rsyslog.conf").content_string
         host.run(with_marker(marker, 'logger -p authpriv.notice -t tw09-test "$M"'))
-        assert len(wait_for_lines(get("log1"), CLIENT_NAME, marker, 1, timeout=60)) == 1
+        assert len(wait_for_lines(get_host("log1"), CLIENT_NAME, marker, 1, timeout=60)) == 1
     finally:
         back = run_playbook("converge.yml", "--limit", CLIENT_NAME)
         assert back.returncode == 0, back.stdout[-3000:]

@@ -11,19 +11,20 @@ broker's own view, so the broker cannot prove itself right.
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-import testinfra
 from conftest import converge_check, recap, run_playbook
+from testinfra.host import Host
+
+from tests.support.hosts import get_host
+from tests.support.rdp import connections_from
 
 pytestmark = pytest.mark.journal("haproxy", "xrdp")
 
-INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
 BROKER = "10.231.33.5"
 CLIENT = "10.231.33.50"
 DESKS = {"desk1": "10.231.33.10", "desk2": "10.231.33.11"}
@@ -31,10 +32,6 @@ CONFIG = "/etc/haproxy/haproxy.cfg"
 SOCKET = "/run/haproxy/admin.sock"
 # The HAProxy master and its workers: a reload starts new workers, the runtime API does not.
 PROCESSES = "pgrep -a haproxy | sort"
-
-
-def get(name: str) -> testinfra.host.Host:
-    return testinfra.get_host(f"ansible://{name}?ansible_inventory={INVENTORY}")
 
 
 def wait_for(check: Callable[[], Any], timeout: float, step: float = 0.5) -> Any:
@@ -48,26 +45,19 @@ def wait_for(check: Callable[[], Any], timeout: float, step: float = 0.5) -> Any
 
 def runtime(command: str) -> str:
     """One command of HAProxy's runtime API on the broker."""
-    return get("brk1").check_output(f"echo '{command}' | sudo socat stdio {SOCKET}")
+    return get_host("brk1").check_output(f"echo '{command}' | sudo socat stdio {SOCKET}")
 
 
 def broker_connections(desk: str) -> set[str]:
     """Source ports of the established connections from the broker to this desktop host's RDP port."""
-    out = get(desk).check_output("ss -Htn state established '( sport = :3389 )'")
-    ports = set()
-    for line in out.splitlines():
-        peer = line.split()[-1]
-        address, _, port = peer.rpartition(":")
-        if address.strip("[]").removeprefix("::ffff:") == BROKER:
-            ports.add(port)
-    return ports
+    return connections_from(get_host(desk), BROKER, 3389)
 
 
 class Clients:
     """FreeRDP connections from client1 through the broker, and where each one landed."""
 
     def __init__(self) -> None:
-        self.client = get("client1")
+        self.client = get_host("client1")
         self.where: dict[str, tuple[str, str]] = {}  # connection name -> (desk, broker's source port)
 
     def connect(self, user: str) -> str:
@@ -134,15 +124,15 @@ def other(desk: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def broker() -> testinfra.host.Host:
-    return get("brk1")
+def broker() -> Host:
+    return get_host("brk1")
 
 
 @pytest.fixture
-def clients(broker: testinfra.host.Host) -> Iterator[Clients]:
+def clients(broker: Host) -> Iterator[Clients]:
     """A broker with an empty stick table, both desktop hosts up, and no client connected."""
     for desk in DESKS:
-        get(desk).check_output("sudo systemctl start xrdp")
+        get_host(desk).check_output("sudo systemctl start xrdp")
     assert wait_for(lambda: all(server_state(d)["state"] == "2" for d in DESKS), 30), runtime("show servers state")
     runtime("clear table desktops")
     c = Clients()
@@ -178,13 +168,13 @@ def test_tw11_the_user_name_decides_whatever_its_case(clients: Clients) -> None:
 def test_tw11_a_drained_host_takes_no_new_user_while_its_user_keeps_working(clients: Clients) -> None:
     drained = clients.connect("sato.taro")
     desk, port = clients.where["brk-sato.taro"]
-    processes = get("brk1").check_output(PROCESSES)
+    processes = get_host("brk1").check_output(PROCESSES)
     try:
         out = apply(rdp_broker_drain=[drained])
         assert "RUNNING HANDLER [rdp_broker : Reload haproxy]" not in out, out[-3000:]
         assert wait_for(lambda: server_state(drained)["weight"] == "0", 10), runtime("show servers state desktops")
         # applied through the runtime API: the same HAProxy processes, the same TCP connection, a live client
-        assert get("brk1").check_output(PROCESSES) == processes
+        assert get_host("brk1").check_output(PROCESSES) == processes
         assert port in broker_connections(desk) and clients.alive("brk-sato.taro")
         # three new users: without the drain the third would go to the drained host (1 against 2)
         for user in ("suzuki.hanako", "takahashi.ken", "tanaka.yui"):
@@ -202,11 +192,11 @@ def test_tw11_a_drained_host_takes_no_new_user_while_its_user_keeps_working(clie
 def test_tw11_a_reload_cuts_no_connection_and_keeps_the_users_hosts(clients: Clients) -> None:
     home = clients.connect("sato.taro")
     desk, port = clients.where["brk-sato.taro"]
-    workers = get("brk1").check_output(PROCESSES)
+    workers = get_host("brk1").check_output(PROCESSES)
     try:
         out = apply(rdp_broker_stick_expire="13h")  # any change but the weights reloads HAProxy
         assert "RUNNING HANDLER [rdp_broker : Reload haproxy]" in out, out[-3000:]
-        assert get("brk1").check_output(PROCESSES) != workers  # a new worker took over
+        assert get_host("brk1").check_output(PROCESSES) != workers  # a new worker took over
         # the old worker still carries the connection: nothing was cut
         assert port in broker_connections(desk) and clients.alive("brk-sato.taro")
         # the new process got the stick table from the old one (local peer)
@@ -220,21 +210,21 @@ def test_tw11_a_reload_cuts_no_connection_and_keeps_the_users_hosts(clients: Cli
 def test_tw11_a_host_that_is_down_is_skipped(clients: Clients) -> None:
     down = clients.connect("sato.taro")
     clients.disconnect("sato.taro")
-    get(down).check_output("sudo systemctl stop xrdp")
+    get_host(down).check_output("sudo systemctl stop xrdp")
     try:
         assert wait_for(lambda: server_state(down)["state"] == "0", 30), runtime("show servers state desktops")
         # new users and the user whose host went down reach the host that is up
         assert clients.connect("suzuki.hanako") == other(down)
         assert clients.connect("sato.taro") == other(down)
     finally:
-        get(down).check_output("sudo systemctl start xrdp")
+        get_host(down).check_output("sudo systemctl start xrdp")
     # positive control: back up, the host takes the next new user again
     assert wait_for(lambda: server_state(down)["state"] == "2", 30)
     assert clients.connect("takahashi.ken") == down
 
 
 def test_tw09_one_log_line_per_connection_with_client_user_host_bytes_and_duration(
-    clients: Clients, broker: testinfra.host.Host
+    clients: Clients, broker: Host
 ) -> None:
     since = broker.check_output("date '+%Y-%m-%d %H:%M:%S'")
     desk = clients.connect("suzuki.hanako")
@@ -265,18 +255,18 @@ def test_tw09_one_log_line_per_connection_with_client_user_host_bytes_and_durati
     assert "SYSLOG_IDENTIFIER=haproxy" in fields and "PRIORITY=6" in fields, fields
 
 
-def test_tw08_tls_runs_end_to_end_between_the_client_and_the_desktop(broker: testinfra.host.Host) -> None:
-    out = get("client1").run(f"rdp_probe tls --host {BROKER} --version TLSv1_2")
+def test_tw08_tls_runs_end_to_end_between_the_client_and_the_desktop(broker: Host) -> None:
+    out = get_host("client1").run(f"rdp_probe tls --host {BROKER} --version TLSv1_2")
     assert out.rc == 0, out.stdout
     served = "".join(json.loads(out.stdout.strip().splitlines()[-1])["certificate"].split())
-    desks = {d: "".join(get(d).check_output("sudo cat /etc/xrdp/cert.pem").split()) for d in DESKS}
+    desks = {d: "".join(get_host(d).check_output("sudo cat /etc/xrdp/cert.pem").split()) for d in DESKS}
     assert any(served in pem for pem in desks.values()), "the certificate the client saw is not a desktop host's"
     # the broker holds no certificate or key of its own and speaks no TLS: it relays bytes
     config = broker.file(CONFIG).content_string
     assert "ssl" not in config and "crt" not in config and "mode http" not in config
 
 
-def test_the_configuration_is_checked_by_haproxy(broker: testinfra.host.Host) -> None:
+def test_the_configuration_is_checked_by_haproxy(broker: Host) -> None:
     assert broker.run(f"sudo haproxy -c -f {CONFIG}").rc == 0
     assert "stick on req.rdp_cookie(mstshash),lower" in broker.file(CONFIG).content_string
 
@@ -286,7 +276,7 @@ def test_check_mode_on_a_converged_host_reports_no_change() -> None:
 
 
 def test_check_mode_on_a_fresh_host_fails_no_task_and_changes_nothing() -> None:
-    fresh = get("client1")
+    fresh = get_host("client1")
     proc = run_playbook("check_fresh.yml", "--check")
     counters = recap(proc.stdout)
     assert proc.returncode == 0, proc.stdout[-4000:]
@@ -308,9 +298,7 @@ def test_check_mode_on_a_fresh_host_fails_no_task_and_changes_nothing() -> None:
         ({"rdp_broker_bind_address": "10.231.33.300"}, "failed to validate"),
     ],
 )
-def test_bad_input_stops_the_play_before_the_broker_changes(
-    broker: testinfra.host.Host, bad: dict[str, Any], named: str
-) -> None:
+def test_bad_input_stops_the_play_before_the_broker_changes(broker: Host, bad: dict[str, Any], named: str) -> None:
     state = "sha256sum /etc/haproxy/haproxy.cfg; systemctl show -p MainPID haproxy; pgrep -c -u haproxy haproxy"
     before = broker.check_output(state)
     assert broker.run(f"sudo haproxy -c -f {CONFIG}").rc == 0  # positive control: the live config is good

@@ -20,9 +20,10 @@ import testinfra
 import yaml
 from conftest import converge_check, recap, run_playbook
 
+from tests.support.hosts import get_host
+
 pytestmark = pytest.mark.journal("xrdp", "xrdp-sesman", "tw-watermark", "tw-rdp-audit")
 
-INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
 DISTRO = os.environ.get("MOLECULE_DISTRO", "debian13")
 ARTIFACTS = Path(os.environ["MOLECULE_PROJECT_DIRECTORY"]) / "artifacts" / "remote_desktop" / DISTRO
 VARS = yaml.safe_load((Path(__file__).resolve().parents[1] / "vars" / "main.yml").read_text(encoding="utf-8"))
@@ -33,18 +34,14 @@ BACKGROUND = "28,59,94"  # remote_desktop_background_color of the role, in 0-255
 STAFF = [u["id"] for u in VARS["telework_users"]]
 
 
-def get(name: str) -> testinfra.host.Host:
-    return testinfra.get_host(f"ansible://{name}?ansible_inventory={INVENTORY}")
-
-
 @pytest.fixture(scope="module")
 def desk() -> testinfra.host.Host:
-    return get("desk1")
+    return get_host("desk1")
 
 
 @pytest.fixture(scope="module")
 def client() -> testinfra.host.Host:
-    return get("client1")
+    return get_host("client1")
 
 
 def probe(client: testinfra.host.Host, *args: str) -> tuple[int, dict[str, Any]]:
@@ -237,19 +234,35 @@ def test_tw02_clipboard_does_not_cross_in_either_direction(
         "cb=Gtk.Clipboard.get(Gdk.SELECTION_CLIPBOARD); "
     )
     as_user = f"sudo -u yamada.emi env DISPLAY={display} XAUTHORITY=/home/yamada.emi/.Xauthority timeout 10"
-    # client -> server
-    probe(client, "clip-set", "greedy", "TW02-FROM-HOME-PC")
+    read_server = f'{as_user} python3 -c "{gtk}print(cb.wait_for_text())"'
+
+    def own_server_clipboard(text: str) -> None:
+        """Own the session's clipboard with text for a few seconds (in the background)."""
+        desk.run(
+            f"{as_user} python3 -c \"{gtk}cb.set_text('{text}',-1); cb.store(); "
+            f'GLib.timeout_add_seconds(6, Gtk.main_quit); Gtk.main()" >/dev/null 2>&1 &'
+        )
+        time.sleep(2)
+
+    # client -> server. Positive controls: the client's clipboard holds the text (its own
+    # reader sees it), and the server's reader works (it sees what the session itself copies).
+    assert probe(client, "clip-set", "greedy", "TW02-FROM-HOME-PC")[0] == 0
+    own = client.run("rdp_probe clip-get greedy")
+    assert own.rc == 0 and "TW02-FROM-HOME-PC" in own.stdout, own.stdout + own.stderr
     time.sleep(3)
-    seen = desk.run(f'{as_user} python3 -c "{gtk}print(cb.wait_for_text())"').stdout
-    assert "TW02-FROM-HOME-PC" not in seen
-    # server -> client: own the server clipboard for a few seconds, then read the client's
-    desk.run(
-        f"{as_user} python3 -c \"{gtk}cb.set_text('TW02-FROM-DESKTOP',-1); cb.store(); "
-        f'GLib.timeout_add_seconds(6, Gtk.main_quit); Gtk.main()" >/dev/null 2>&1 &'
-    )
-    time.sleep(4)
-    got = client.run("rdp_probe clip-get greedy").stdout
-    assert "TW02-FROM-DESKTOP" not in got
+    seen = desk.run(read_server)
+    assert seen.rc == 0, seen.stderr
+    assert "TW02-FROM-HOME-PC" not in seen.stdout
+    own_server_clipboard("TW02-SESSION-OWN")
+    control = desk.run(read_server)
+    assert control.rc == 0 and "TW02-SESSION-OWN" in control.stdout, control.stdout + control.stderr
+    time.sleep(5)  # that owner has quit
+    # server -> client: the session owns its clipboard; the client's still holds its own text.
+    own_server_clipboard("TW02-FROM-DESKTOP")
+    got = client.run("rdp_probe clip-get greedy")
+    assert got.rc == 0, got.stderr
+    assert "TW02-FROM-DESKTOP" not in got.stdout
+    assert "TW02-FROM-HOME-PC" in got.stdout, got.stdout
 
 
 def test_tw02_tw03_server_settings_refuse_clipboard_drives_and_printers(desk: testinfra.host.Host) -> None:
@@ -286,6 +299,9 @@ def test_tw08_old_tls_versions_are_refused(client: testinfra.host.Host, version:
     rc, result = probe(client, "tls", "--host", DESK, "--version", version)
     assert result["negotiation"] == "selected", result  # the client did reach the TLS handshake
     assert rc == 1 and result["handshake"] is False, result
+    # Refused by the server (its protocol_version alert), not by the client's own TLS library.
+    assert "NO_PROTOCOLS_AVAILABLE" not in result["error"], result
+    assert re.search(r"(?i)protocol.version|unsupported.protocol", result["error"]), result
 
 
 @pytest.mark.parametrize("version", ["TLSv1_2", "TLSv1_3"])
@@ -363,6 +379,11 @@ def test_tw06_account_locks_after_three_failures(desk: testinfra.host.Host, clie
 def test_tw13_only_active_telework_staff_can_log_in(
     desk: testinfra.host.Host, client: testinfra.host.Host, user: str, why: str
 ) -> None:
+    end_sessions(desk)
+    # Positive control: the same client, host and password open a desktop for an active teleworker.
+    allowed = login(client, "allowed", "suzuki.hanako")
+    probe(client, "stop", "allowed")
+    assert allowed.get("desktop"), allowed
     since = now(desk)
     assert not failed_login(client, "denied", user, PASSWORD).get("desktop"), why
     assert f"event=login result=failure user={user} src={CLIENT}" in audit_lines(desk, since)

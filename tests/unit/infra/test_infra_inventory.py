@@ -23,13 +23,10 @@ from infra.tagging import MAINTENANCE_DRAIN, TAG_MAINTENANCE, Role, Zone, host_t
 ROOT = Path(__file__).resolve().parents[3]
 INVENTORY = ROOT / "inventories" / "aws" / "aws_ec2.yml"
 GROUP_VARS = ROOT / "inventories" / "aws" / "group_vars" / "all.yml"
-ANSIBLE_GROUPS = {
-    "remote_desktop",
-    "log_server",
-    "vpn_gateway",
-    "file_server",
-    "chat_server",
-}
+SITE = ROOT / "ansible" / "site.yml"
+ROLES = ROOT / "ansible" / "roles"
+# Groups of site.yml no AWS host joins, and why: the VPC's security groups route between zones.
+NOT_ON_AWS = {"zone_router": "security groups stand in for the zone router"}
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -58,8 +55,29 @@ def test_hosts_are_reached_over_ssm_with_the_installed_connection_plugin() -> No
     assert "ansible_aws_ssm_bucket_name" in plugin.read_text(encoding="utf-8")
 
 
-def test_role_values_are_the_ansible_group_names() -> None:
-    assert {r.value for r in Role} >= ANSIBLE_GROUPS
+def site_role_groups() -> set[str]:
+    """Groups that a play of site.yml applies the role of the same name to (`hosts: <role>`)."""
+    groups = set()
+    for play in yaml.safe_load(SITE.read_text(encoding="utf-8")):
+        roles = {r["role"] if isinstance(r, dict) else r for r in play.get("roles", [])}
+        if play["hosts"] in roles:
+            groups.add(play["hosts"])
+    return groups
+
+
+def test_every_role_group_of_site_yml_is_a_host_role_of_the_program() -> None:
+    groups = site_role_groups()
+    # Positive control: the plays of the roles that exist today are found.
+    assert {"log_server", "vpn_gateway", "remote_desktop", "zone_router"} <= groups, groups
+    missing = groups - {r.value for r in Role} - set(NOT_ON_AWS)
+    assert not missing, f"site.yml configures groups no AWS host is tagged with: {sorted(missing)}"
+
+
+def test_every_host_role_with_an_ansible_role_is_configured_by_site_yml() -> None:
+    with_a_role = {r.value for r in Role if (ROLES / r.value).is_dir()}
+    assert with_a_role, "no host role of the program has an Ansible role yet"
+    unconfigured = with_a_role - site_role_groups()
+    assert not unconfigured, f"hosts tagged {sorted(unconfigured)} would get no play of site.yml"
 
 
 @pytest.mark.skipif(
@@ -108,8 +126,8 @@ def test_tagged_instances_land_in_their_role_zone_and_stack_groups(
         },
     )
     listing = json.loads(result.stdout)
-    for role in ANSIBLE_GROUPS:
-        assert len(listing[role]["hosts"]) == 1, role
+    for role in {Role.REMOTE_DESKTOP, Role.LOG_SERVER, Role.VPN_GATEWAY, Role.FILE_SERVER, Role.CHAT_SERVER}:
+        assert len(listing[role.value]["hosts"]) == 1, role
     assert listing["remote_desktop"]["hosts"] == ["i-00"]
     assert listing["log_server"]["hosts"] == ["i-01"]
     assert sorted(listing["zone_management"]["hosts"]) == ["i-01", "i-03", "i-04"]
