@@ -4,8 +4,8 @@ AWS Client VPN translates every user's address to one of its own interface addre
 balancer that keeps users by source IP sends most of them to one or two hosts and cannot bring
 a reconnecting user back to their session. The user name is in the RDP connection itself:
 each broker runs HAProxy (Ansible role `rdp_broker`, the same as on premises and in the lab)
-with `balance rdp-cookie` / `persist rdp-cookie` on the `mstshash` cookie RDP clients send,
-new sessions going to the least-loaded desktop host, and a stick table the two brokers share
+with a stick table keyed on the `mstshash` cookie RDP clients send,
+new sessions going to the least-loaded desktop host, and the stick table the two brokers share
 (`peers`, port 10000), so a user comes back to their own host whichever broker the balancer
 picks. A host tagged `telework:maintenance=drain` gets no new sessions while its users finish.
 

@@ -32,7 +32,14 @@ OUT = ROOT / "artifacts" / "molecule"
 DURATIONS = OUT / "durations.json"
 # Rough seconds per run, for the order of a first run (later runs use durations.json): the
 # longest start first so that two workers finish close together.
-EXPECTED = {"remote_desktop": 900, "baseline": 600, "vpn_gateway": 400, "log_server": 300, "zone_router": 200}
+EXPECTED = {
+    "remote_desktop": 900,
+    "baseline": 600,
+    "vpn_gateway": 400,
+    "rdp_broker": 400,
+    "log_server": 300,
+    "zone_router": 200,
+}
 # Molecule's step lines: "INFO     [scenario > converge] Executing" / "... Executed: Successful".
 STRATEGIES = ("mitogen_linear", "linear", "mitogen_free", "free")
 STEP = re.compile(r"\[(?P<scenario>[\w-]+) > (?P<step>[\w-]+)\] (?P<what>Executing|Executed)")

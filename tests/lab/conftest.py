@@ -1,7 +1,9 @@
 """Fixtures of the end-to-end tests on the converged lab site (`make lab` first, as root).
 
 Host access, probes, listeners and the VPN client are shared with the Molecule verifiers
-(`tests/support/`); this file says which lab they work on.
+(`tests/support/`); this file says which lab they work on: inventories/lab (lab `site`), or the
+copy that LAB_INVENTORY=<directory> names, with its own `lab_name` and `site_name` (a second lab
+beside the site, e.g. for a branch's own end-to-end run: lab/README.md).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from lab.settings import load
 from lab.state import LabState
@@ -19,23 +22,36 @@ from tests.support.listeners import Listeners
 from tests.support.vpn_client import VpnSite
 
 INVENTORY = LAB_INVENTORY
-__all__ = ["INVENTORY", "ROOT", "VPN"]
+__all__ = ["INVENTORY", "LAB_NAME", "ROOT", "SITE_NAME", "VPN"]
+
+
+def _site_setting(name: str, default: str) -> str:
+    """A plain value of the inventory's group_vars/all (lab_name, site_name)."""
+    for path in sorted((INVENTORY / "group_vars" / "all").glob("*.yml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        if name in data:
+            return str(data[name])
+    return default
+
+
+LAB_NAME = _site_setting("lab_name", "site")
+SITE_NAME = _site_setting("site_name", "lab")
 
 # The staff PC home1 in the home zone and the gateway vpn1; the vpn_gateway role wrote the
 # profiles and secrets on the controller (operator only).
 VPN = VpnSite(
     client="home1",
     gateway="vpn1",
-    profiles=Path.home() / ".local/share/telework-vpn/lab",
-    site_name="lab",
+    profiles=Path.home() / ".local/share/telework-vpn" / SITE_NAME,
+    site_name=SITE_NAME,
 )
 
 
 @pytest.fixture(scope="session")
 def site() -> LabState:
-    state = load_state(load(), "site")
+    state = load_state(load(), LAB_NAME)
     if state is None or not state.hosts:
-        pytest.fail("the lab site is not up: run `make lab` first (as root)")
+        pytest.fail(f"the lab {LAB_NAME} is not up: run `make lab` first (as root)")
     return state
 
 

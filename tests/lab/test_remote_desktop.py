@@ -1,11 +1,13 @@
-"""The remote-desktop host of the lab site (rdp1), reached the way staff reach it.
+"""The remote-desktop hosts of the lab site (rdp1, rdp2), reached the way staff reach them.
 
 The client is the staff PC home1 in the home zone: it connects to vpn1 with the user's
 certificate and a one-time code (real OpenVPN), then a real RDP client (FreeRDP under Xvfb)
-logs in to rdp1 through the tunnel. Server-side facts (sessions, clipboard, audit log) are read
-on rdp1; the audit line must reach the log server log1. The fixture installs the test client on
-home1 (freerdp, xvfb, imagemagick, tesseract, xclip, python3-pil: test-only packages, left
-installed) and copies the probe of the Molecule scenario. Screenshots go to
+logs in through the tunnel to the session broker brk1, which sends the user to a desktop host.
+Server-side facts (sessions, clipboard, audit log) are read on the host the user landed on; the
+audit line must reach the log server log1. The desktop hosts see the broker as the source of every
+connection (its log line names the client: tests/lab/test_broker.py). The fixture installs the
+test client on home1 (freerdp, xvfb, imagemagick, tesseract, xclip, python3-pil: test-only
+packages, left installed) and copies the probe of the Molecule scenario. Screenshots go to
 artifacts/remote_desktop/lab/.
 
 Run on a converged site (`make lab`), as root:  .venv/bin/python -m pytest -q tests/lab/test_remote_desktop.py
@@ -13,7 +15,6 @@ Run on a converged site (`make lab`), as root:  .venv/bin/python -m pytest -q te
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import Iterator
@@ -22,40 +23,41 @@ from typing import Any
 import pytest
 import testinfra
 from conftest import ROOT, VPN
+from rdp_client import (
+    BACKGROUND,
+    PASSWORD,
+    broker,
+    desktop_address,
+    end_sessions,
+    group_hosts,
+    install_rdp_client,
+    probe,
+    session_host,
+)
 
 from lab.state import LabState
 from tests.support.hosts import get_host
 from tests.support.vpn_client import Session
 
-PROBE = ROOT / "molecule" / "remote_desktop" / "files" / "rdp_probe.py"
 ARTIFACTS = ROOT / "artifacts" / "remote_desktop" / "lab"
-PASSWORD = "Tw-Lab-Passw0rd!"  # lab-only, inventories/lab/group_vars/all/staff_passwords.yml
-BACKGROUND = "28,59,94"
 TEST_USERS = ["sato.taro", "suzuki.hanako", "takahashi.ken"]
 LOG_SERVER = "log1"
 
 
 @pytest.fixture(scope="module")
-def rdp(site: LabState) -> Iterator[testinfra.host.Host]:
-    """rdp1, the session host (server-side checks)."""
-    if "rdp1" not in site.hosts:
+def desks(site: LabState) -> Iterator[list[str]]:
+    """The session hosts (server-side checks); the test users' sessions are ended afterwards."""
+    names = group_hosts(site, "remote_desktop")
+    if "rdp1" not in names:
         pytest.fail("the lab site has no rdp1")
-    host = get_host("rdp1")
-    yield host
-    for user in TEST_USERS:
-        host.run(f"sudo loginctl terminate-user {user} 2>/dev/null")
+    yield names
+    end_sessions(site, TEST_USERS)
 
 
 @pytest.fixture(scope="module")
 def tunnel(site: LabState) -> Iterator[Session]:
     """sato.taro's tunnel from home1 through vpn1, with the RDP test client installed on home1."""
-    host = get_host(VPN.client)
-    release = host.run(". /etc/os-release; echo $VERSION_ID").stdout.strip()
-    freerdp = "freerdp3-x11" if release == "13" else "freerdp2-x11"
-    VPN.install_client_tools(
-        freerdp, "xvfb", "xauth", "xclip", "imagemagick", "tesseract-ocr", "tesseract-ocr-eng", "python3-pil"
-    )
-    host.ansible("copy", f"src={PROBE} dest=/usr/local/bin/rdp_probe mode=0755", check=False, become=True)
+    host = install_rdp_client()
     session = VPN.connect("sato.taro", "rdp")
     yield session
     for name in ("lab-sato", "lab-greedy", "lab-denied"):
@@ -71,22 +73,8 @@ def pc(tunnel: Session) -> testinfra.host.Host:
 
 @pytest.fixture(scope="module")
 def address(site: LabState) -> str:
-    return site.hosts["rdp1"].interfaces["desktop"].split("/")[0]
-
-
-@pytest.fixture(scope="module")
-def source(tunnel: Session) -> str:
-    """The staff PC's tunnel address: what rdp1 sees as the source (no NAT on the way)."""
-    return tunnel.tunnel_address()
-
-
-def probe(host: testinfra.host.Host, *args: str) -> tuple[int, dict[str, Any]]:
-    out = host.run("sudo rdp_probe " + " ".join(f"'{a}'" for a in args))
-    lines = out.stdout.strip().splitlines()
-    try:
-        return out.rc, json.loads(lines[-1]) if lines else {}
-    except ValueError:
-        return out.rc, {"raw": out.stdout}
+    """The address staff connect to: the session broker's."""
+    return desktop_address(site, broker(site))
 
 
 def now(host: testinfra.host.Host) -> str:
@@ -94,11 +82,13 @@ def now(host: testinfra.host.Host) -> str:
 
 
 @pytest.fixture(scope="module")
-def sato(rdp: testinfra.host.Host, pc: testinfra.host.Host, address: str) -> Iterator[dict[str, Any]]:
-    rdp.run("sudo loginctl terminate-user sato.taro 2>/dev/null; sudo faillock --user sato.taro --reset")
-    since = now(rdp)
+def sato(site: LabState, desks: list[str], pc: testinfra.host.Host, address: str) -> Iterator[dict[str, Any]]:
+    end_sessions(site, ["sato.taro"])
     probe(pc, "start", "lab-sato", "--host", address, "--user", "sato.taro", "--password", PASSWORD)
     _, result = probe(pc, "wait-desktop", "lab-sato", "--timeout", "120", "--color", BACKGROUND)
+    host = session_host(site, "sato.taro")
+    assert host in desks, f"sato.taro's session is on {host}"
+    rdp = get_host(host)
     for _ in range(30):  # the watermark's manager finds a new session within 2 s
         if "sato.taro" in rdp.run("sudo cat /run/tw-watermark/status").stdout:
             break
@@ -112,7 +102,7 @@ def sato(rdp: testinfra.host.Host, pc: testinfra.host.Host, address: str) -> Ite
             break
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / "desktop-sato.taro.png").write_bytes(pc.file("/tmp/lab-sato.png").content)
-    yield {**result, "since": since}
+    yield {**result, "host": host}
     probe(pc, "stop", "lab-sato")
 
 
@@ -124,14 +114,15 @@ def test_tw04_staff_pc_through_the_vpn_gets_a_desktop(sato: dict[str, Any], pc: 
 
 def test_tw10_watermark_on_the_site_names_user_and_host(sato: dict[str, Any], pc: testinfra.host.Host) -> None:
     assert probe(pc, "ocr", "/tmp/lab-sato.png", "--expect", "sato.taro", "--angle", "-25")[0] == 0
-    assert probe(pc, "ocr", "/tmp/lab-sato.png", "--expect", "rdp1", "--angle", "-25")[0] == 0
+    assert probe(pc, "ocr", "/tmp/lab-sato.png", "--expect", sato["host"], "--angle", "-25")[0] == 0
 
 
-def test_tw09_site_login_reaches_the_log_server_with_user_and_source(sato: dict[str, Any], source: str) -> None:
-    wanted = f"event=login result=success user=sato.taro src={source}"
+def test_tw09_site_login_reaches_the_log_server_with_user_and_source(sato: dict[str, Any], address: str) -> None:
+    # the source a desktop host sees is the broker (whose own line names the client)
+    wanted = f"event=login result=success user=sato.taro src={address}"
     stored = ""
     for _ in range(30):  # forwarded within seconds (RELP over TLS, log_forwarding)
-        stored = get_host(LOG_SERVER).run(f"sudo grep -rhF -- '{wanted}' /var/log/remote/rdp1/").stdout
+        stored = get_host(LOG_SERVER).run(f"sudo grep -rhF -- '{wanted}' /var/log/remote/{sato['host']}/").stdout
         if stored:
             break
         time.sleep(1)
@@ -139,14 +130,17 @@ def test_tw09_site_login_reaches_the_log_server_with_user_and_source(sato: dict[
 
 
 def test_tw01_tw02_site_refuses_drive_and_clipboard(
-    rdp: testinfra.host.Host, pc: testinfra.host.Host, address: str
+    site: LabState, desks: list[str], pc: testinfra.host.Host, address: str
 ) -> None:
-    rdp.run("sudo loginctl terminate-user suzuki.hanako 2>/dev/null; sudo faillock --user suzuki.hanako --reset")
+    end_sessions(site, ["suzuki.hanako"])
     extra = ["--drive", "/tmp/lab-share", "--clipboard", "--printer"]
     probe(pc, "start", "lab-greedy", "--host", address, "--user", "suzuki.hanako", "--password", PASSWORD, *extra)
     try:
         _, result = probe(pc, "wait-desktop", "lab-greedy", "--timeout", "120", "--color", BACKGROUND)
         assert result.get("desktop"), result
+        host = session_host(site, "suzuki.hanako")
+        assert host in desks, f"suzuki.hanako's session is on {host}"
+        rdp = get_host(host)
         assert "/drive:probe," in pc.run("sudo cat /run/rdp-probe/lab-greedy/argv").stdout
         assert "server announces" not in pc.run("sudo cat /run/rdp-probe/lab-greedy/freerdp.log").stdout
         assert "thinclient_drives" not in rdp.run("findmnt -rn -o TARGET").stdout
@@ -192,14 +186,16 @@ def test_tw08_site_speaks_tls_12_or_newer_only(
 
 
 def test_tw13_disabled_user_cannot_log_in_on_the_site(
-    sato: dict[str, Any], rdp: testinfra.host.Host, pc: testinfra.host.Host, address: str, source: str
+    sato: dict[str, Any], desks: list[str], pc: testinfra.host.Host, address: str
 ) -> None:
     # Positive control: the same client, address and password gave sato.taro a desktop.
     assert sato.get("desktop"), sato
-    since = now(rdp)
+    since = {d: now(get_host(d)) for d in desks}
     probe(pc, "start", "lab-denied", "--host", address, "--user", "ito.jiro", "--password", PASSWORD)
     _, result = probe(pc, "wait-desktop", "lab-denied", "--timeout", "15", "--color", BACKGROUND)
     probe(pc, "stop", "lab-denied")
     assert not result.get("desktop"), result
-    lines = rdp.run(f"sudo journalctl -t rdp-audit --since '{since}' --no-pager -o cat").stdout
-    assert f"event=login result=failure user=ito.jiro src={source}" in lines, lines
+    lines = "".join(
+        get_host(d).run(f"sudo journalctl -t rdp-audit --since '{since[d]}' --no-pager -o cat").stdout for d in desks
+    )
+    assert f"event=login result=failure user=ito.jiro src={address}" in lines, lines

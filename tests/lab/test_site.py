@@ -81,7 +81,9 @@ def test_tw12_apt_works_through_the_package_proxy(site: LabState) -> None:
         ("rdp1", "chat1", "10.231.35.11", 5222),
         ("rdp1", "log1", "10.231.34.10", 6514),
         ("fs1", "log1", "10.231.34.10", 6514),
-        ("vpn1", "rdp1", "10.231.33.10", 3389),
+        ("vpn1", "brk1", "10.231.33.5", 3389),  # RDP from the edge to the session broker
+        ("brk1", "rdp1", "10.231.33.10", 3389),  # the broker to the desktops (same zone)
+        ("brk1", "rdp2", "10.231.33.11", 3389),
     ],
 )
 def test_tw11_allowed_flows_cross_the_zone_router(
@@ -94,11 +96,15 @@ def test_tw11_allowed_flows_cross_the_zone_router(
 @pytest.mark.parametrize(
     ("src", "dst", "addr", "port", "allowed"),
     [
-        ("fs1", "rdp1", "10.231.33.10", 3389, "vpn1"),  # office may not open the desktop zone
+        ("fs1", "rdp1", "10.231.33.10", 3389, "brk1"),  # office may not open the desktop zone
         ("rdp1", "fs1", "10.231.35.10", 22, "fs1"),  # no SSH between zones
         ("vpn1", "fs1", "10.231.35.10", 445, "rdp1"),  # the edge reaches only RDP
-        ("home1", "rdp1", "10.231.33.10", 3389, "vpn1"),  # home reaches nothing but the VPN gateway
+        ("home1", "rdp1", "10.231.33.10", 3389, "brk1"),  # home reaches nothing but the VPN gateway
         ("home1", "log1", "10.231.34.10", 6514, "rdp1"),
+        ("vpn1", "rdp1", "10.231.33.10", 3389, "brk1"),  # desktops take RDP from the session broker only
+        ("vpn1", "rdp2", "10.231.33.11", 3389, "brk1"),
+        ("rdp2", "rdp1", "10.231.33.10", 3389, "brk1"),  # not even from the same zone
+        ("rdp1", "brk1", "10.231.33.5", 10000, "brk1"),  # the brokers' peers port: other brokers only
     ],
 )
 def test_tw11_other_flows_are_blocked(

@@ -1,6 +1,6 @@
 """The VPN on the lab site, end to end: home1 (a staff PC in the home zone) connects to vpn1 with
-a real OpenVPN client, its certificate and a code from `oathtool --totp -b`, and reaches rdp1's
-RDP port and nothing else (TW-04..09, TW-11).
+a real OpenVPN client, its certificate and a code from `oathtool --totp -b`, and reaches the RDP
+port of the session broker brk1 (the desktops' address for staff) and nothing else (TW-04..09, TW-11).
 
 Profiles and secrets are read from the controller, where the vpn_gateway role wrote them
 (~/.local/share/telework-vpn/lab, operator only). Run after `make lab`, as root:
@@ -26,7 +26,8 @@ from tests.support.nftables import rule_counter
 from tests.support.vpn_client import READY, Session, with_certificate
 
 CLIENT, GATEWAY = VPN.client, VPN.gateway
-GATEWAY_HOME, RDP_ADDR, FS_ADDR = "10.231.48.10", "10.231.33.10", "10.231.35.10"
+GATEWAY_HOME, RDP_ADDR, FS_ADDR = "10.231.48.10", "10.231.33.5", "10.231.35.10"  # RDP_ADDR: the broker brk1
+DESKTOP_ADDR = "10.231.33.10"  # rdp1: staff reach it through the broker only
 USER, OTHER = "sato.taro", "suzuki.hanako"  # active members of the telework group (staff.yml)
 
 
@@ -35,7 +36,7 @@ def client_tools(site: LabState) -> Iterator[None]:
     """OpenVPN and oathtool on the staff PC; something listening on the ports the tests probe."""
     VPN.install_client_tools()
     listeners = Listeners()
-    for name, port in (("rdp1", 3389), ("fs1", 445)):
+    for name, port in (("brk1", 3389), ("rdp1", 3389), ("fs1", 445)):
         listeners.ensure(name, port)
     yield
     listeners.close()
@@ -49,7 +50,7 @@ def tunnel(client_tools: None) -> Iterator[Session]:
     session.stop()
 
 
-def test_tw04_home_pc_connects_with_certificate_and_code_and_reaches_rdp1(tunnel: Session) -> None:
+def test_tw04_home_pc_connects_with_certificate_and_code_and_reaches_the_rdp_entry(tunnel: Session) -> None:
     assert reaches(CLIENT, RDP_ADDR, 3389)
     assert re.search(r"Data Channel: cipher '(AES-256-GCM|CHACHA20-POLY1305)'", tunnel.log())
 
@@ -60,7 +61,9 @@ def test_tw11_tunnel_reaches_nothing_but_rdp(tunnel: Session) -> None:
     # fs1's SMB port answers the desktop zone (an allowed flow), never the tunnel, even routed there.
     with temporary_route(CLIENT, "10.231.35.0/24", dev="tun0"):
         assert_blocked(CLIENT, FS_ADDR, 445, answers_from="rdp1")
-    assert_blocked(CLIENT, RDP_ADDR, 22, answers_from="rdp1")
+    assert_blocked(CLIENT, RDP_ADDR, 22, answers_from="brk1")
+    # the desktops take RDP from the broker only: the tunnel cannot go around it
+    assert_blocked(CLIENT, DESKTOP_ADDR, 3389, answers_from="brk1")
     assert reaches(CLIENT, RDP_ADDR, 3389)
 
 
@@ -102,7 +105,7 @@ def test_tw05_certificate_of_another_ca_is_refused(client_tools: None) -> None:
 def test_tw05_disabled_and_non_telework_users_get_no_profile_and_no_client_config(site: LabState) -> None:
     gateway = get_host(GATEWAY)
     # Positive control: an active teleworker has both, where the test looks for them.
-    assert (VPN.profiles / "users" / USER / f"lab-{USER}.ovpn").exists()
+    assert (VPN.profiles / "users" / USER / f"{VPN.site_name}-{USER}.ovpn").exists()
     assert gateway.file(f"/etc/openvpn/server/telework/ccd/{USER}").exists
     # staff.yml: ito.jiro is disabled, tanaka.yui is not in the telework group.
     for user in ("ito.jiro", "tanaka.yui"):

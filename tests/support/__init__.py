@@ -13,4 +13,5 @@ Both trees run under the repository's pytest configuration (pyproject: `pythonpa
   asserted to be listening before any test relies on it; a listener on the machine itself.
 - `vpn_client`: a real OpenVPN client on a staff PC, one-time codes, sessions, the gateway's log.
 - `certificates`: client certificates a test forges (another CA, expired).
+- `rdp`: which RDP connections a desktop host has from a given address (the session broker).
 """

@@ -1,7 +1,8 @@
 """Hosts reached the way Ansible reaches them (testinfra's ansible backend and an inventory).
 
 When Molecule runs the tests, MOLECULE_INVENTORY_FILE names the scenario's inventory; otherwise
-the hosts are those of the lab site (inventories/lab). Every host a test asks for is recorded, so
+the hosts are those of the lab site (inventories/lab, or the copy LAB_INVENTORY names: a second lab
+beside the site, lab/README.md). Every host a test asks for is recorded, so
 that a failing test can show the journal of the hosts it touched (molecule/conftest.py).
 """
 
@@ -15,7 +16,7 @@ import testinfra
 from testinfra.host import Host
 
 ROOT = Path(__file__).resolve().parents[2]
-LAB_INVENTORY = ROOT / "inventories" / "lab"
+LAB_INVENTORY = Path(os.environ.get("LAB_INVENTORY") or ROOT / "inventories" / "lab")
 
 _touched: set[str] = set()
 

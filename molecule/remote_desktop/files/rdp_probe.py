@@ -6,7 +6,7 @@ tesseract-ocr, python3-pil, xclip). Each connection has a name; its Xvfb display
 process and log live under /run/rdp-probe/NAME/.
 
     rdp_probe.py start NAME --host H --user U --password P [--drive DIR] [--clipboard]
-                             [--microphone] [--printer] [--size 1280x800]
+                             [--microphone] [--printer] [--size 1280x800] [--client-name PC]
     rdp_probe.py wait-desktop NAME [--timeout 60] [--color 28,59,94]   prints seconds, rc 1 on timeout
     rdp_probe.py shot NAME FILE                                         screenshot of the client's screen
     rdp_probe.py alive NAME                                             rc 0 while FreeRDP runs
@@ -114,6 +114,8 @@ def cmd_start(args: argparse.Namespace) -> int:
         argv.append("/microphone")
     if args.printer:
         argv.append("/printer")
+    if getattr(args, "client_name", None):
+        argv.append(f"/client-hostname:{args.client_name}")  # the computer name xrdp logs
     env = dict(os.environ, DISPLAY=f":{number}")
     (d / "argv").write_text(" ".join(a if not a.startswith("/p:") else "/p:***" for a in argv))
     (d / "started").write_text(str(time.time()))
@@ -345,6 +347,7 @@ def main() -> int:
     s.add_argument("--clipboard", action="store_true")
     s.add_argument("--microphone", action="store_true")
     s.add_argument("--printer", action="store_true")
+    s.add_argument("--client-name")
     s.set_defaults(func=cmd_start)
     s = sub.add_parser("wait-desktop")
     s.add_argument("name")

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.tagging import Role, Zone, host_tags
+from infra.tagging import MAINTENANCE_DRAIN, TAG_MAINTENANCE, Role, Zone, host_tags
 
 ROOT = Path(__file__).resolve().parents[3]
 INVENTORY = ROOT / "inventories" / "aws" / "aws_ec2.yml"
@@ -106,6 +106,7 @@ def test_tagged_instances_land_in_their_role_zone_and_stack_groups(
         "plugin": "ansible.builtin.constructed",
         "strict": True,
         "keyed_groups": aws_ec2["keyed_groups"],
+        "groups": aws_ec2["groups"],
         "compose": aws_ec2["compose"],
     }
     (tmp_path / "20-constructed.yml").write_text(yaml.safe_dump(constructed))
@@ -134,3 +135,41 @@ def test_tagged_instances_land_in_their_role_zone_and_stack_groups(
     hostvars = listing["_meta"]["hostvars"]["i-00"]
     assert hostvars["ansible_aws_ssm_bucket_name"] == "telework-ssm-bucket"
     assert hostvars["ansible_aws_ssm_instance_id"] == "i-00"
+
+
+@pytest.mark.skipif(
+    shutil.which("ansible", path=str(Path(sys.executable).parent)) is None,
+    reason="ansible is not installed next to this interpreter",
+)
+def test_a_desktop_tagged_for_maintenance_is_drained_by_the_brokers(tmp_path: Path) -> None:
+    """telework:maintenance=drain (the terminate hook's tag) puts a desktop in rdp_broker_drain."""
+    aws_ec2 = _load(INVENTORY)
+    hosts: dict[str, Any] = {}
+    for instance_id, role, zone, extra in [
+        ("i-0d1", Role.REMOTE_DESKTOP, Zone.DESKTOP, {}),
+        ("i-0d2", Role.REMOTE_DESKTOP, Zone.DESKTOP, {TAG_MAINTENANCE: MAINTENANCE_DRAIN}),
+        ("i-0b1", Role.RDP_BROKER, Zone.DESKTOP, {}),
+    ]:
+        tags = dict(host_tags("prod", role.value, role, zone, "TW-11", "telework-ssm-bucket")) | extra
+        hosts[instance_id] = {"instance_id": instance_id, "tags": tags}
+    (tmp_path / "10-hosts.yml").write_text(yaml.safe_dump({"all": {"hosts": hosts}}))
+    constructed = {"plugin": "ansible.builtin.constructed", "strict": True, "groups": aws_ec2["groups"]}
+    constructed["keyed_groups"] = aws_ec2["keyed_groups"]
+    (tmp_path / "20-constructed.yml").write_text(yaml.safe_dump(constructed))
+    shutil.copytree(ROOT / "inventories" / "aws" / "group_vars", tmp_path / "group_vars")
+    (tmp_path / "group_vars" / "all.yml").unlink()  # the SSM connection: the debug below runs on the controller
+    binary = Path(sys.executable).parent / "ansible"
+    result = subprocess.run(
+        [str(binary), "i-0b1", "-i", str(tmp_path), "-m", "ansible.builtin.debug", "-a", "var=rdp_broker_drain"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+        cwd=tmp_path,
+        env={
+            "PATH": str(Path(sys.executable).parent),
+            "HOME": str(tmp_path),
+            "ANSIBLE_LOCAL_TEMP": str(tmp_path / "t"),
+        },
+    )
+    assert '"rdp_broker_drain": [\n        "i-0d2"\n    ]' in result.stdout, result.stdout
