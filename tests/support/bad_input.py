@@ -303,6 +303,7 @@ def run_batch(
     env.pop("ANSIBLE_CALLBACKS_ENABLED", None)  # profile_tasks and the like would print into the JSON
     argv = [ansible_playbook, "-i", inventory, str(path)]
     proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=1800, check=False)
+    (workdir / "result.json").write_text(proc.stdout)  # for a look after a failure
     try:
         doc = parse_json_output(proc.stdout)
     except ValueError as exc:
