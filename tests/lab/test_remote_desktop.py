@@ -192,8 +192,10 @@ def test_tw08_site_speaks_tls_12_or_newer_only(
 
 
 def test_tw13_disabled_user_cannot_log_in_on_the_site(
-    rdp: testinfra.host.Host, pc: testinfra.host.Host, address: str, source: str
+    sato: dict[str, Any], rdp: testinfra.host.Host, pc: testinfra.host.Host, address: str, source: str
 ) -> None:
+    # Positive control: the same client, address and password gave sato.taro a desktop.
+    assert sato.get("desktop"), sato
     since = now(rdp)
     probe(pc, "start", "lab-denied", "--host", address, "--user", "ito.jiro", "--password", PASSWORD)
     _, result = probe(pc, "wait-desktop", "lab-denied", "--timeout", "15", "--color", BACKGROUND)

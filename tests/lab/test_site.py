@@ -113,6 +113,6 @@ def test_tw11_other_flows_are_blocked(
     # the staff PC could. The site has no way back to the home zone either, so a refusal alone
     # would prove nothing: vpn1's drop rule must count the probe.
     dropped = rule_counter(VPN.gateway, "vpn_gateway", "forward", "not an allowed flow")
-    with temporary_route(src, "10.231.32.0/20", via=HOME_GATEWAY):
+    with temporary_route(src, "10.231.32.0/20", via=HOME_GATEWAY, towards=addr):
         assert_blocked(src, addr, port, answers_from=allowed)
     assert rule_counter(VPN.gateway, "vpn_gateway", "forward", "not an allowed flow") > dropped

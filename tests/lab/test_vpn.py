@@ -21,7 +21,7 @@ from lab.state import LabState
 from tests.support.certificates import client_certificate, other_ca
 from tests.support.hosts import get_host
 from tests.support.listeners import Listeners
-from tests.support.network import assert_blocked, reaches, temporary_route
+from tests.support.network import Outcome, assert_blocked, reaches, tcp_probe, temporary_route
 from tests.support.nftables import rule_counter
 from tests.support.vpn_client import READY, Session, with_certificate
 
@@ -112,12 +112,19 @@ def test_tw05_disabled_and_non_telework_users_get_no_profile_and_no_client_confi
 
 
 def test_tw11_home_zone_reaches_neither_the_ssh_of_vpn1_nor_the_site_directly(client_tools: None) -> None:
-    # sshd listens on every address of vpn1 (the home one too); the home zone is refused.
-    assert get_host(GATEWAY).socket("tcp://0.0.0.0:22").is_listening
-    assert not reaches(CLIENT, GATEWAY_HOME, 22)
+    gateway = get_host(GATEWAY)
+    # sshd listens on every address of vpn1 (the home one too). No lab host may reach its home
+    # address on 22 (vpn1's own traffic there is filtered as well), so the positive control is
+    # vpn1's "only the VPN port" rule counting the probe: it reached vpn1 and was dropped there.
+    assert gateway.socket("tcp://0.0.0.0:22").is_listening
+    refused = rule_counter(GATEWAY, "vpn_gateway", "input", "only the VPN port from outside")
+    assert tcp_probe(CLIENT, GATEWAY_HOME, 22) is Outcome.TIMEOUT
+    assert rule_counter(GATEWAY, "vpn_gateway", "input", "only the VPN port from outside") > refused
     # Routed at the site through vpn1 (no tunnel): the site has no way back to the home zone, so
-    # a refusal alone proves nothing; vpn1's drop rule must count the probe.
+    # a refusal alone proves nothing; vpn1's drop rule must count the probe. No tunnel may be up:
+    # its route to the desktop zone would carry the probe instead (temporary_route checks).
     dropped = rule_counter(GATEWAY, "vpn_gateway", "forward", "not an allowed flow")
-    with temporary_route(CLIENT, "10.231.32.0/20", via=GATEWAY_HOME):
+    with temporary_route(CLIENT, "10.231.32.0/20", via=GATEWAY_HOME, towards=RDP_ADDR):
         assert_blocked(CLIENT, RDP_ADDR, 3389, answers_from=GATEWAY)
     assert rule_counter(GATEWAY, "vpn_gateway", "forward", "not an allowed flow") > dropped
+    assert gateway.sysctl("net.ipv4.ip_forward") == 1  # vpn1 does forward: its rules refuse

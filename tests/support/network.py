@@ -70,16 +70,28 @@ def route_of(name: str, addr: str) -> str:
 
 
 @contextmanager
-def temporary_route(name: str, to: str, *, via: str | None = None, dev: str | None = None) -> Iterator[None]:
-    """A route on host `name` for the length of the block, checked in place before the block runs."""
+def temporary_route(
+    name: str, to: str, *, via: str | None = None, dev: str | None = None, towards: str | None = None
+) -> Iterator[None]:
+    """A route on host `name` for the length of the block, checked in place before the block runs.
+
+    `towards`: the address the block probes (default: the first host of `to`); the route the host
+    takes there must be this one, not a more specific route it already had (a VPN tunnel's, say).
+    A route of the host for exactly `to` is refused: the block would replace it, and removing the
+    temporary one afterwards would leave the host without it.
+    """
     assert via or dev, "a route needs a gateway or a device"
     target = " ".join(part for part in (to, f"via {via}" if via else "", f"dev {dev}" if dev else "") if part)
     host = get_host(name)
-    added = host.run(f"sudo ip route replace {target}")
+    existing = host.run(f"ip -4 route show exact {shlex.quote(to)}")
+    assert existing.rc == 0, f"could not list the routes of {name}: {existing.stderr.strip()}"
+    assert not existing.stdout.strip(), f"{name} already has a route for {to}: {existing.stdout.strip()}"
+    added = host.run(f"sudo ip route add {target}")
     assert added.rc == 0, f"could not add the route {target} on {name}: {added.stderr.strip()}"
     try:
-        first = str(next(ipaddress.ip_network(to, strict=False).hosts()))
-        taken = route_of(name, first)
+        probed = towards or str(next(ipaddress.ip_network(to, strict=False).hosts()))
+        assert ipaddress.ip_address(probed) in ipaddress.ip_network(to, strict=False), (probed, to)
+        taken = route_of(name, probed)
         assert (via is None or f"via {via} " in taken) and (dev is None or f"dev {dev} " in taken), (
             f"{name} does not use the route {target}: {taken}"
         )

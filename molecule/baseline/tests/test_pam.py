@@ -138,11 +138,11 @@ def test_tw13_home_directories_are_closed_to_others(host) -> None:
     assert host.file("/etc/login.defs").contains("^HOME_MODE\t0750$")
 
 
-def test_tw13_login_sessions_get_a_private_tmpdir(host) -> None:
+def test_tw13_login_sessions_run_pam_tmpdir(host) -> None:
     assert "pam_tmpdir.so" in host.file("/etc/pam.d/common-session").content_string
 
 
-def test_tw07_idle_login_shells_time_out(host) -> None:
+def test_tw07_login_shells_get_a_900_second_tmout_users_cannot_change(host) -> None:
     out = host.run("bash -lc 'echo $TMOUT; (TMOUT=0) 2>/dev/null; echo $?'")
     value, status = out.stdout.split()
     assert value == "900"

@@ -71,7 +71,11 @@ def test_tw08_sshd_offers_only_modern_algorithms(host) -> None:
     kex = c["kexalgorithms"][0].split(",")
     ciphers = c["ciphers"][0].split(",")
     macs = c["macs"][0].split(",")
+    # Positive controls: each list was read (sshd -T names a modern algorithm of each kind), so
+    # an empty or misparsed list cannot pass for one without weak entries.
     assert "curve25519-sha256" in kex
+    assert "chacha20-poly1305@openssh.com" in ciphers, ciphers
+    assert "hmac-sha2-256-etm@openssh.com" in macs, macs
     assert not [k for k in kex if "sha1" in k or k.startswith("ecdh-sha2-nistp") or "group14" in k], kex
     assert not [x for x in ciphers if "cbc" in x or "3des" in x or "arcfour" in x], ciphers
     assert all(m.endswith("-etm@openssh.com") for m in macs), macs

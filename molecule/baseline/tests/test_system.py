@@ -221,6 +221,6 @@ def test_unneeded_kernel_modules_are_configured_never_to_load(host, module: str)
     assert f"blacklist {module}" in lines
 
 
-def test_tw12_needrestart_restarts_services_after_upgrades(host) -> None:
+def test_tw12_needrestart_is_installed_and_set_to_restart_services(host) -> None:
     assert host.package("needrestart").is_installed
     assert "$nrconf{restart} = 'a';" in host.file("/etc/needrestart/conf.d/90-baseline.conf").content_string

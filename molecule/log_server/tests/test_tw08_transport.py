@@ -73,7 +73,12 @@ def now(host) -> str:
 
 
 def test_tw08_receiver_listens_on_the_relp_tls_port_only(host) -> None:
-    listening = host.run("ss -H -lntu").stdout
+    listed = host.run("ss -H -lntu")
+    assert listed.rc == 0, listed.stderr
+    listening = listed.stdout
+    # Positive control: the listing the test reads shows the RELP/TLS port, so an empty or failed
+    # listing cannot pass for "nothing on 514".
+    assert f":{PORT} " in listening, listening
     assert host.socket(f"tcp://0.0.0.0:{PORT}").is_listening
     assert ":514 " not in listening
     rsyslog_ports = host.run("ss -H -lntup | grep rsyslogd").stdout

@@ -49,6 +49,8 @@ def test_tw09_log_server_stores_its_own_logs_and_stops_cleanly(host) -> None:
     since = host.check_output("date '+%Y-%m-%d %H:%M:%S'")
     assert host.run("systemctl restart rsyslog").rc == 0
     journal = host.run(f"journalctl -u rsyslog --since '{since}' --no-pager").stdout
+    # Positive control: the journal read covers the restart (systemd's own line of the stop).
+    assert "Stopped rsyslog.service" in journal, journal
     assert "timed out" not in journal and "SIGKILL" not in journal, journal
 
 
@@ -121,8 +123,12 @@ def test_tw09_retention_deletes_files_older_than_the_retention_period(host) -> N
     days = {back: (today - dt.timedelta(days=back)).isoformat() for back in ages}
     for back, day in days.items():
         path = f"{STORE}/{victim}/{day}.log"
-        host.run(f"mkdir -p {STORE}/{victim} && echo old > {path} && touch -d '{back} days ago' {path}")
+        made = host.run(f"mkdir -p {STORE}/{victim} && echo old > {path} && touch -d '{back} days ago' {path}")
+        assert made.rc == 0, made.stderr
     try:
+        # Positive control: every file is there, old ones included, before the job runs.
+        for day in days.values():
+            assert host.file(f"{STORE}/{victim}/{day}.log").exists, day
         assert host.service("log-retention.timer").is_enabled
         assert host.run("systemctl start log-retention.service").rc == 0
         assert host.run("systemctl show -p Result --value log-retention.service").stdout.strip() == "success"

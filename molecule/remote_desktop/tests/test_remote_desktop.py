@@ -23,9 +23,10 @@ from conftest import bad_input_batch, converge_check, recap, run_playbook
 
 from tests.support.bad_input import Case, Outcome, assert_refused
 
+from tests.support.hosts import get_host
+
 pytestmark = pytest.mark.journal("xrdp", "xrdp-sesman", "tw-watermark", "tw-rdp-audit")
 
-INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
 DISTRO = os.environ.get("MOLECULE_DISTRO", "debian13")
 ARTIFACTS = Path(os.environ["MOLECULE_PROJECT_DIRECTORY"]) / "artifacts" / "remote_desktop" / DISTRO
 VARS = yaml.safe_load((Path(__file__).resolve().parents[1] / "vars" / "main.yml").read_text(encoding="utf-8"))
@@ -36,18 +37,14 @@ BACKGROUND = "28,59,94"  # remote_desktop_background_color of the role, in 0-255
 STAFF = [u["id"] for u in VARS["telework_users"]]
 
 
-def get(name: str) -> testinfra.host.Host:
-    return testinfra.get_host(f"ansible://{name}?ansible_inventory={INVENTORY}")
-
-
 @pytest.fixture(scope="module")
 def desk() -> testinfra.host.Host:
-    return get("desk1")
+    return get_host("desk1")
 
 
 @pytest.fixture(scope="module")
 def client() -> testinfra.host.Host:
-    return get("client1")
+    return get_host("client1")
 
 
 def probe(client: testinfra.host.Host, *args: str) -> tuple[int, dict[str, Any]]:
@@ -400,6 +397,11 @@ def test_tw06_account_locks_after_three_failures(desk: testinfra.host.Host, clie
 def test_tw13_only_active_telework_staff_can_log_in(
     desk: testinfra.host.Host, client: testinfra.host.Host, user: str, why: str
 ) -> None:
+    end_sessions(desk)
+    # Positive control: the same client, host and password open a desktop for an active teleworker.
+    allowed = login(client, "allowed", "suzuki.hanako")
+    probe(client, "stop", "allowed")
+    assert allowed.get("desktop"), allowed
     since = now(desk)
     assert not failed_login(client, "denied", user, PASSWORD).get("desktop"), why
     assert f"event=login result=failure user={user} src={CLIENT}" in audit_lines(desk, since)

@@ -86,6 +86,7 @@ def test_tw05_revoking_a_name_lists_all_its_certificates_in_the_signed_crl(host)
     converge()
     serials = archived_serials()
     assert len(serials) >= 2
+    assert (PKI / "issued" / NAME).is_dir()  # positive control: what the revocation must remove
     proc = run_playbook("revoke.yml", extra_vars={"revoke_name": NAME})
     assert proc.returncode == 0, proc.stdout[-3000:]
     crl = x509.load_pem_x509_crl((PKI / "crl.pem").read_bytes())
@@ -135,6 +136,9 @@ def test_tw08_a_ca_brought_by_the_inventory_signs_the_leaves(own_ca: tuple[Path,
         converge(site_pki_dir=str(pki), site_pki_ca_cert_path=str(ca_cert), site_pki_ca_key_path=str(ca_key))
         issued = cert(pki / "issued" / NAME / "cert.pem")
         issued.verify_directly_issued_by(cert(ca_cert))
+        # The role makes no key of its own: where it keeps one (as in the scenario's default
+        # directory, the positive control), this directory has none.
+        assert (PKI / "ca" / "ca.key").exists()
         assert not (pki / "ca" / "ca.key").exists()
     finally:
         converge()  # the host gets the scenario's own certificate back

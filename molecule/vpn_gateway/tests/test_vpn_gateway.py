@@ -22,7 +22,7 @@ from tests.support.bad_input import Case, Outcome, assert_refused
 from tests.support.certificates import client_certificate, other_ca
 from tests.support.hosts import get_host
 from tests.support.listeners import Listeners
-from tests.support.network import assert_blocked, reaches, temporary_route
+from tests.support.network import Outcome, assert_blocked, reaches, tcp_probe, temporary_route
 from tests.support.nftables import rule_counter
 from tests.support.vpn_client import READY, SERVER_UNIT, Session, VpnSite, with_certificate
 
@@ -210,19 +210,27 @@ def test_tw07_idle_tunnel_is_closed_by_the_gateway_after_the_inactivity_timeout(
 
 
 def test_tw11_home_zone_reaches_neither_the_gateways_ssh_nor_the_desktop_zone_directly(probes: None) -> None:
-    # sshd listens on every address of the gateway (the home one too); the home zone is refused.
-    assert get_host(GATEWAY).socket("tcp://0.0.0.0:22").is_listening
-    assert not reaches(CLIENT, GATEWAY_HOME, 22)
-    # Routed straight at the desktop zone through the gateway (no tunnel), with a way back from
+    gateway = get_host(GATEWAY)
+    # sshd listens on every address of the gateway (the home one too) and answers on the desktop
+    # side; from the home zone, the probe reaches the gateway and its "only the VPN port" rule
+    # drops it (the gateway's own traffic to its home address is filtered too, so no host of the
+    # scenario can show port 22 answering there: the counter shows the probe met the rule).
+    assert gateway.socket("tcp://0.0.0.0:22").is_listening
+    assert reaches(DESK, "10.231.33.1", 22), "the gateway's sshd must answer where it is allowed"
+    refused = rule_counter(GATEWAY, "vpn_gateway", "input", "only the VPN port from outside")
+    assert tcp_probe(CLIENT, GATEWAY_HOME, 22) is Outcome.TIMEOUT
+    assert rule_counter(GATEWAY, "vpn_gateway", "input", "only the VPN port from outside") > refused
+    # Routed straight at the desktop zone through the gateway (no tunnel: alice's ended in the
+    # TW-09 test, and temporary_route refuses to replace a tunnel's route), with a way back from
     # the desktop host (so only the gateway's rules stand in between): dropped there.
     dropped = rule_counter(GATEWAY, "vpn_gateway", "forward", "not an allowed flow")
     with (
-        temporary_route(CLIENT, "10.231.33.0/24", via=GATEWAY_HOME),
-        temporary_route(DESK, "10.231.48.0/24", via="10.231.33.1"),
+        temporary_route(CLIENT, "10.231.33.0/24", via=GATEWAY_HOME, towards=DESK_ADDR),
+        temporary_route(DESK, "10.231.48.0/24", via="10.231.33.1", towards="10.231.48.100"),
     ):
         assert_blocked(CLIENT, DESK_ADDR, 3389, answers_from=GATEWAY)
     assert rule_counter(GATEWAY, "vpn_gateway", "forward", "not an allowed flow") > dropped
-    assert get_host(GATEWAY).sysctl("net.ipv4.ip_forward") == 1  # it does forward: the rules refuse
+    assert gateway.sysctl("net.ipv4.ip_forward") == 1  # it does forward: the rules refuse
 
 
 def test_tw08_server_accepts_only_tls12_and_aead_without_fallback() -> None:

@@ -15,7 +15,7 @@ from conftest import bad_input_batch, converge_check
 from tests.support.bad_input import Case, Outcome, assert_refused
 from tests.support.hosts import get_host
 from tests.support.listeners import Listeners
-from tests.support.network import assert_blocked, reaches, route_of
+from tests.support.network import Outcome, assert_blocked, reaches, route_of
 from tests.support.nftables import rule_counter
 
 pytestmark = pytest.mark.journal("zone-router")
@@ -69,13 +69,18 @@ def dropped_packets() -> int:
 def test_tw11_blocked_flows_are_counted_and_a_log_rule_precedes_the_drop(listeners: None) -> None:
     # The kernel logs drops with the prefix "zone-router drop" (not visible inside a lab
     # container: netfilter logs of non-initial network namespaces are off); the counter is.
+    # Positive control: an allowed flow crosses the router and the drop counter stays put, so the
+    # counter counts refused flows only, not whatever the router forwards.
     before = dropped_packets()
-    assert_blocked("office1", DESK, 8080, answers_from=ROUTER)
+    assert reaches("desk1", OFFICE, 445)
+    assert dropped_packets() == before, "an allowed flow was counted as dropped"
+    # A blocked flow: dropped (the SYN goes unanswered, no reject), and every try counted.
+    assert assert_blocked("office1", DESK, 8080, answers_from=ROUTER) is Outcome.TIMEOUT
     assert dropped_packets() > before
     listing = get_host(ROUTER).check_output("sudo nft list chain inet zone_router forward")
     rules = [line.strip() for line in listing.splitlines()]
     drop = next(i for i, line in enumerate(rules) if line.endswith('drop comment "not an allowed flow"'))
-    assert 'log prefix "zone-router drop: "' in rules[drop - 1], rules
+    assert drop > 0 and 'log prefix "zone-router drop: "' in rules[drop - 1], rules
 
 
 def forward_rules() -> str:
