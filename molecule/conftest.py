@@ -29,7 +29,7 @@ import pytest
 from testinfra.host import Host
 
 from tests.support import hosts
-from tests.support.bad_input import Case, Outcome, run_batch
+from tests.support.bad_input import Case, CaseResult, run_batch
 
 RECAP = re.compile(
     r"^(?P<host>\S+)\s+:\s+ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unr>\d+)\s+failed=(?P<failed>\d+)"
@@ -60,7 +60,7 @@ def run_playbook(
 
 def bad_input_batch(
     playbook: str, cases: Sequence[Case], *, plays: Sequence[str] | None = None, watch: Mapping[str, str] | None = None
-) -> list[Outcome]:
+) -> list[CaseResult]:
     """Every case in one run of a batch made from the scenario's playbook (plays: by name, default all).
 
     The generated playbook stays in the ephemeral directory (bad-input/), for a look after a failure.

@@ -63,7 +63,7 @@ class Case:
 
 
 @dataclass
-class Outcome:
+class CaseResult:
     """What one case did, host by host."""
 
     label: str
@@ -236,9 +236,9 @@ def parse_json_output(stdout: str) -> dict[str, Any]:
     return dict(doc)
 
 
-def outcomes(doc: Mapping[str, Any], cases: Sequence[Case]) -> list[Outcome]:
-    """One Outcome per case, from the JSON of a batch run."""
-    results = [Outcome(label=case.label(i)) for i, case in enumerate(cases)]
+def outcomes(doc: Mapping[str, Any], cases: Sequence[Case]) -> list[CaseResult]:
+    """One CaseResult per case, from the JSON of a batch run."""
+    results = [CaseResult(label=case.label(i)) for i, case in enumerate(cases)]
     current: dict[str, int] = {}  # host -> the case it is in
     last_failed: dict[tuple[int, str], tuple[str, Mapping[str, Any]]] = {}
     seen: dict[str, str] = {}  # watched key -> output before the case now running
@@ -291,8 +291,8 @@ def run_batch(
     plays: Sequence[str] | None = None,
     watch: Mapping[str, str] | None = None,
     ansible_playbook: str = "ansible-playbook",
-) -> list[Outcome]:
-    """Write the batch, run it once against inventory, return one Outcome per case."""
+) -> list[CaseResult]:
+    """Write the batch, run it once against inventory, return one CaseResult per case."""
     path = batch_playbook(playbook, cases, workdir, plays=plays, watch=watch)
     env = dict(
         os.environ,
@@ -330,7 +330,7 @@ def failures(doc: Mapping[str, Any]) -> list[str]:
     return found
 
 
-def assert_refused(outcome: Outcome, named: str) -> None:
+def assert_refused(outcome: CaseResult, named: str) -> None:
     """The case stopped on every host it ran on, its failure names `named`, and nothing changed."""
     assert outcome.ran_on, f"{outcome.label}: the case ran on no host\n{outcome.log}"
     assert not outcome.ran_through and set(outcome.stopped) == set(outcome.ran_on), (

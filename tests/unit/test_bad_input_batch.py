@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.support.bad_input import CONTROLLER, Case, Outcome, assert_refused, batch_playbook, outcomes
+from tests.support.bad_input import CONTROLLER, Case, CaseResult, assert_refused, batch_playbook, outcomes
 
 ROOT = Path(__file__).resolve().parents[2]
 MOLECULE = ROOT / "molecule"
@@ -149,4 +149,4 @@ def test_a_case_that_fails_for_another_reason_or_never_runs_is_not_a_pass() -> N
         assert_refused(wrong, "port")
     with pytest.raises(AssertionError, match="ran on no host"):
         assert_refused(never, "port")
-    assert isinstance(never, Outcome) and never.label.startswith("case 1 ")
+    assert isinstance(never, CaseResult) and never.label.startswith("case 1 ")

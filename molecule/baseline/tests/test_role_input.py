@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from conftest import bad_input_batch, converge_check, recap, run_playbook
 
-from tests.support.bad_input import Case, Outcome, assert_refused
+from tests.support.bad_input import Case, CaseResult, assert_refused
 from tests.support.hosts import get_host
 
 testinfra_hosts = ["ansible://base1"]
@@ -53,7 +53,7 @@ BAD_INPUT: list[tuple[dict[str, Any], str]] = [
 
 
 @pytest.fixture(scope="module")
-def bad_input() -> tuple[list[Outcome], str]:
+def bad_input() -> tuple[list[CaseResult], str]:
     """Every case in one run (each with the marker banner text), then /etc/issue as it is after them."""
     cases = [Case({**bad, "baseline_banner_text": MARKER}, named) for bad, named in BAD_INPUT]
     outcomes = bad_input_batch("apply_role.yml", cases, watch={"base1": f"sha256sum {WATCHED}"})
@@ -62,7 +62,7 @@ def bad_input() -> tuple[list[Outcome], str]:
 
 @pytest.mark.parametrize(("bad", "named"), BAD_INPUT)
 def test_bad_input_stops_the_play_before_the_host_changes(
-    host, bad_input: tuple[list[Outcome], str], bad: dict[str, Any], named: str
+    host, bad_input: tuple[list[CaseResult], str], bad: dict[str, Any], named: str
 ) -> None:
     # (host: testinfra's fixture, so that the node ids name the host as before)
     outcomes, issue = bad_input

@@ -8,7 +8,7 @@ import pytest
 from conftest import bad_input_batch, converge_check
 from lab_hosts import CLIENT_NAME, SERVER_NAME
 
-from tests.support.bad_input import Case, Outcome, assert_refused
+from tests.support.bad_input import Case, CaseResult, assert_refused
 
 testinfra_hosts = [f"ansible://{SERVER_NAME}"]
 
@@ -41,7 +41,7 @@ BAD_INPUT: list[tuple[dict[str, Any], str, str]] = [
 
 
 @pytest.fixture(scope="module")
-def bad_input() -> list[Outcome]:
+def bad_input() -> list[CaseResult]:
     """Every case in one run of both converge plays, each case on its own host."""
     cases = [Case(bad, named, hosts=(target,)) for bad, named, target in BAD_INPUT]
     return bad_input_batch("converge.yml", cases, watch={name: f"sha256sum {files}" for name, files in MANAGED.items()})
@@ -49,7 +49,7 @@ def bad_input() -> list[Outcome]:
 
 @pytest.mark.parametrize(("bad", "named", "target"), BAD_INPUT)
 def test_bad_input_stops_the_play_before_any_host_changes(
-    bad_input: list[Outcome], bad: dict[str, Any], named: str, target: str
+    bad_input: list[CaseResult], bad: dict[str, Any], named: str, target: str
 ) -> None:
     outcome = bad_input[BAD_INPUT.index((bad, named, target))]
     assert outcome.ran_on == [target], outcome.label

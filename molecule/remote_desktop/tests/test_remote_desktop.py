@@ -21,8 +21,7 @@ import testinfra
 import yaml
 from conftest import bad_input_batch, converge_check, recap, run_playbook
 
-from tests.support.bad_input import Case, Outcome, assert_refused
-
+from tests.support.bad_input import Case, CaseResult, assert_refused
 from tests.support.hosts import get_host
 
 pytestmark = pytest.mark.journal("xrdp", "xrdp-sesman", "tw-watermark", "tw-rdp-audit")
@@ -356,7 +355,7 @@ def failed_login(client: testinfra.host.Host, name: str, user: str, password: st
     most 12 s, in one command on the host), then watch for a desktop for 2 s more, instead of
     screenshotting the client for 12 s whatever happens. Without the line it is 14 s in all.
     """
-    desk = get("desk1")
+    desk = get_host("desk1")
     refusal = f"event=login result=failure user={user} "
     count = f'journalctl -t rdp-audit --since "$mark" --no-pager -o cat | grep -cF "{refusal}"'
     first = desk.run(
@@ -578,7 +577,7 @@ BAD_INPUT: list[tuple[dict[str, Any], str]] = [
 
 
 @pytest.fixture(scope="module")
-def bad_input() -> list[Outcome]:
+def bad_input() -> list[CaseResult]:
     """Every case in one run of the converge play."""
     cases = [Case(extra, message) for extra, message in BAD_INPUT]
     return bad_input_batch("converge.yml", cases, watch={"desk1": "sha256sum /etc/xrdp/sesman.ini"})
@@ -586,6 +585,6 @@ def bad_input() -> list[Outcome]:
 
 @pytest.mark.parametrize(("extra", "message"), BAD_INPUT)
 def test_bad_input_stops_the_play_before_the_host_changes(
-    bad_input: list[Outcome], extra: dict[str, Any], message: str
+    bad_input: list[CaseResult], extra: dict[str, Any], message: str
 ) -> None:
     assert_refused(bad_input[BAD_INPUT.index((extra, message))], message)

@@ -8,7 +8,7 @@ import pytest
 from conftest import bad_input_batch, converge_check
 from pki_files import HOST, INSTALLED, PKI, snapshot
 
-from tests.support.bad_input import CONTROLLER, Case, Outcome, assert_refused
+from tests.support.bad_input import CONTROLLER, Case, CaseResult, assert_refused
 
 testinfra_hosts = [f"ansible://{HOST}"]
 
@@ -37,7 +37,7 @@ WATCH = {HOST: f"sha256sum {INSTALLED}/*", CONTROLLER: f"find {PKI} -printf '%P 
 
 
 @pytest.fixture(scope="module")
-def bad_input() -> list[Outcome]:
+def bad_input() -> list[CaseResult]:
     """Every case in one run of both converge plays (the CA, then a certificate for the host)."""
     before = snapshot(PKI)
     outcomes = bad_input_batch("converge.yml", [Case(bad, named) for bad, named in BAD_INPUT], watch=WATCH)
@@ -46,7 +46,7 @@ def bad_input() -> list[Outcome]:
 
 
 @pytest.fixture(scope="module")
-def bad_requests() -> list[Outcome]:
+def bad_requests() -> list[CaseResult]:
     """Every request in one run of issue.yml."""
     before = snapshot(PKI)
     cases = [Case({"pki_request": request_}, named) for request_, named in BAD_REQUESTS]
@@ -57,7 +57,7 @@ def bad_requests() -> list[Outcome]:
 
 @pytest.mark.parametrize(("bad", "named"), BAD_INPUT)
 def test_bad_input_stops_the_play_before_anything_changes(
-    host, bad_input: list[Outcome], bad: dict[str, Any], named: str
+    host, bad_input: list[CaseResult], bad: dict[str, Any], named: str
 ) -> None:
     # (host: testinfra's fixture, so that the node ids name the host as before)
     assert_refused(bad_input[BAD_INPUT.index((bad, named))], named)
@@ -65,6 +65,6 @@ def test_bad_input_stops_the_play_before_anything_changes(
 
 @pytest.mark.parametrize(("request_", "named"), BAD_REQUESTS)
 def test_bad_certificate_requests_are_refused(
-    host, bad_requests: list[Outcome], request_: dict[str, Any], named: str
+    host, bad_requests: list[CaseResult], request_: dict[str, Any], named: str
 ) -> None:
     assert_refused(bad_requests[BAD_REQUESTS.index((request_, named))], named)

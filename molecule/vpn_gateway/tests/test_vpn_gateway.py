@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from tests.support.bad_input import Case, Outcome, assert_refused
+from tests.support.bad_input import Case, CaseResult, assert_refused
 from tests.support.certificates import client_certificate, other_ca
 from tests.support.hosts import get_host
 from tests.support.listeners import Listeners
@@ -304,7 +304,7 @@ BAD_INPUT: list[tuple[dict[str, object], str]] = [
 
 
 @pytest.fixture(scope="module")
-def bad_input() -> list[Outcome]:
+def bad_input() -> list[CaseResult]:
     """Every case in one run of the gateway's converge play (the other play installs client tools)."""
     cases = [Case(extra, message) for extra, message in BAD_INPUT]
     return bad_input_batch(
@@ -314,7 +314,7 @@ def bad_input() -> list[Outcome]:
 
 @pytest.mark.parametrize(("extra", "message"), BAD_INPUT)
 def test_bad_input_stops_the_play_before_anything_changes(
-    bad_input: list[Outcome], extra: dict[str, object], message: str
+    bad_input: list[CaseResult], extra: dict[str, object], message: str
 ) -> None:
     assert_refused(bad_input[BAD_INPUT.index((extra, message))], message)
 

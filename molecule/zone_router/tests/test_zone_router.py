@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 from conftest import bad_input_batch, converge_check
 
-from tests.support.bad_input import Case, Outcome, assert_refused
+from tests.support.bad_input import Case, CaseResult, assert_refused
 from tests.support.hosts import get_host
 from tests.support.listeners import Listeners
 from tests.support.network import Outcome, assert_blocked, reaches, route_of
@@ -123,7 +123,7 @@ BAD_INPUT: list[tuple[object, str]] = [
 
 
 @pytest.fixture(scope="module")
-def bad_input() -> list[Outcome]:
+def bad_input() -> list[CaseResult]:
     """Every case in one run of the converge play."""
     cases = [Case({"zone_router_extra_flows": flows}, message) for flows, message in BAD_INPUT]
     return bad_input_batch("converge.yml", cases, watch={ROUTER: "sha256sum /etc/zone-router/rules.nft"})
@@ -131,6 +131,6 @@ def bad_input() -> list[Outcome]:
 
 @pytest.mark.parametrize(("flows", "message"), BAD_INPUT)
 def test_bad_input_stops_the_play_before_the_host_changes(
-    bad_input: list[Outcome], flows: object, message: str
+    bad_input: list[CaseResult], flows: object, message: str
 ) -> None:
     assert_refused(bad_input[BAD_INPUT.index((flows, message))], message)
