@@ -1,7 +1,11 @@
 """Shared helpers for the testinfra tests of every Molecule scenario.
 
 - `run_playbook(...)` runs a playbook against the scenario's hosts with Molecule's inventory
-  (check-mode and bad-input tests use it).
+  (check-mode tests and the tests that converge with other input use it).
+- `bad_input_batch(...)` runs every bad-input case of a test module in one ansible-playbook run
+  (tests/support/bad_input.py says how) and returns one outcome per case; a module-scoped
+  fixture runs it once and each parametrised case asserts its own outcome with
+  `assert_refused(outcome, named)`.
 - `converge_check(...)` runs the scenario's converge playbook in check mode and returns the
   changed count per host, so "check mode on a converged host reports no change" is one line.
 - Mark a module with `pytestmark = pytest.mark.journal("rsyslog", "ssh")` and every failing test
@@ -17,7 +21,7 @@ import json
 import os
 import re
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +29,7 @@ import pytest
 from testinfra.host import Host
 
 from tests.support import hosts
+from tests.support.bad_input import Case, CaseResult, run_batch
 
 RECAP = re.compile(
     r"^(?P<host>\S+)\s+:\s+ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unr>\d+)\s+failed=(?P<failed>\d+)"
@@ -51,6 +56,19 @@ def run_playbook(
         argv += ["--extra-vars", json.dumps(extra_vars)]
     env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
     return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=1800, check=False)
+
+
+def bad_input_batch(
+    playbook: str, cases: Sequence[Case], *, plays: Sequence[str] | None = None, watch: Mapping[str, str] | None = None
+) -> list[CaseResult]:
+    """Every case in one run of a batch made from the scenario's playbook (plays: by name, default all).
+
+    The generated playbook stays in the ephemeral directory (bad-input/), for a look after a failure.
+    """
+    workdir = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "bad-input" / Path(playbook).stem
+    workdir.mkdir(parents=True, exist_ok=True)
+    inventory = os.environ["MOLECULE_INVENTORY_FILE"]
+    return run_batch(scenario_dir() / playbook, cases, workdir, inventory=inventory, plays=plays, watch=watch)
 
 
 def recap(output: str) -> dict[str, dict[str, int]]:

@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import converge_check, recap, run_playbook
+from conftest import bad_input_batch, converge_check, recap, run_playbook
 
+from tests.support.bad_input import Case, CaseResult, assert_refused
 from tests.support.hosts import get_host
 
 testinfra_hosts = ["ansible://base1"]
 
 MARKER = "baseline-bad-input-marker"
+WATCHED = "/etc/issue /etc/ssh/sshd_config /etc/nftables.conf"
 
 
 def test_check_mode_on_a_converged_host_reports_no_change() -> None:
@@ -30,35 +32,42 @@ def test_check_mode_on_a_fresh_host_fails_no_task_and_changes_nothing() -> None:
     assert not peer.package("nftables").is_installed
 
 
-@pytest.mark.parametrize(
-    ("bad", "named"),
-    [
-        ({"baseline_ssh_port": "twenty-two"}, "baseline_ssh_port"),
-        ({"baseline_firewall_forward_policy": "reject"}, "baseline_firewall_forward_policy"),
-        ({"baseline_ssh_port": 70000}, "baseline_ssh_port"),
-        ({"baseline_pam_faillock_deny": 0}, "baseline_pam_faillock_deny"),
-        ({"baseline_ssh_allow_users": ["someone"]}, "baseline_admin_user"),
-        (
-            {"baseline_firewall_services": [{"name": "web", "port": 0, "from_zones": ["office"]}]},
-            "baseline_firewall_service",
-        ),
-        (
-            {"baseline_firewall_services": [{"name": "web", "port": 443, "from_zones": ["moon"]}]},
-            "from_zones",
-        ),
-        ({"baseline_firewall_ssh_extra_networks": ["not-a-network"]}, "baseline_firewall_ssh_extra_networks"),
-        ({"baseline_pam_pwquality_minlen": "long"}, "baseline_pam_pwquality_minlen"),
-    ],
-)
-def test_bad_input_stops_the_play_before_the_host_changes(host, bad: dict[str, Any], named: str) -> None:
-    before = host.check_output("sha256sum /etc/issue /etc/ssh/sshd_config /etc/nftables.conf")
-    proc = run_playbook("apply_role.yml", extra_vars={**bad, "baseline_banner_text": MARKER})
-    output = proc.stdout + proc.stderr
-    assert proc.returncode != 0, output[-3000:]
-    assert named in output, output[-3000:]
-    assert "changed=0" in output
-    assert MARKER not in host.file("/etc/issue").content_string
-    assert host.check_output("sha256sum /etc/issue /etc/ssh/sshd_config /etc/nftables.conf") == before
+# (variables, text the error must contain)
+BAD_INPUT: list[tuple[dict[str, Any], str]] = [
+    ({"baseline_ssh_port": "twenty-two"}, "baseline_ssh_port"),
+    ({"baseline_firewall_forward_policy": "reject"}, "baseline_firewall_forward_policy"),
+    ({"baseline_ssh_port": 70000}, "baseline_ssh_port"),
+    ({"baseline_pam_faillock_deny": 0}, "baseline_pam_faillock_deny"),
+    ({"baseline_ssh_allow_users": ["someone"]}, "baseline_admin_user"),
+    (
+        {"baseline_firewall_services": [{"name": "web", "port": 0, "from_zones": ["office"]}]},
+        "baseline_firewall_service",
+    ),
+    (
+        {"baseline_firewall_services": [{"name": "web", "port": 443, "from_zones": ["moon"]}]},
+        "from_zones",
+    ),
+    ({"baseline_firewall_ssh_extra_networks": ["not-a-network"]}, "baseline_firewall_ssh_extra_networks"),
+    ({"baseline_pam_pwquality_minlen": "long"}, "baseline_pam_pwquality_minlen"),
+]
+
+
+@pytest.fixture(scope="module")
+def bad_input() -> tuple[list[CaseResult], str]:
+    """Every case in one run (each with the marker banner text), then /etc/issue as it is after them."""
+    cases = [Case({**bad, "baseline_banner_text": MARKER}, named) for bad, named in BAD_INPUT]
+    outcomes = bad_input_batch("apply_role.yml", cases, watch={"base1": f"sha256sum {WATCHED}"})
+    return outcomes, get_host("base1").file("/etc/issue").content_string
+
+
+@pytest.mark.parametrize(("bad", "named"), BAD_INPUT)
+def test_bad_input_stops_the_play_before_the_host_changes(
+    host, bad_input: tuple[list[CaseResult], str], bad: dict[str, Any], named: str
+) -> None:
+    # (host: testinfra's fixture, so that the node ids name the host as before)
+    outcomes, issue = bad_input
+    assert_refused(outcomes[BAD_INPUT.index((bad, named))], named)
+    assert MARKER not in issue
 
 
 def test_tw11_opening_a_port_before_baseline_leaves_other_tables_alone() -> None:

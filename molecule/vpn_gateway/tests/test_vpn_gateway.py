@@ -1,6 +1,7 @@
 """VPN gateway: a real OpenVPN client on a home PC connects with certificate + one-time code and
 reaches only RDP in the desktop zone (TW-04..09, TW-11). Tests run in file order: the revocation
-test at the end converges the gateway with changed staff lists."""
+test near the end applies changed staff lists with `--tags staff`, and the check-mode test after
+it proves that the gateway is left converged."""
 
 from __future__ import annotations
 
@@ -11,12 +12,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import converge_check, recap, run_playbook
+from conftest import bad_input_batch, converge_check, recap, run_playbook
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from tests.support.bad_input import Case, CaseResult, assert_refused
 from tests.support.certificates import client_certificate, other_ca
 from tests.support.hosts import get_host
 from tests.support.listeners import Listeners
@@ -276,10 +278,6 @@ def test_tw04_enrolment_has_secret_uri_and_qr_code() -> None:
     assert (d / "totp-qr.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_check_mode_reports_no_change_on_a_converged_site() -> None:
-    assert set(converge_check().values()) == {0}
-
-
 @pytest.mark.parametrize(
     ("playbook", "controller_dirs"),
     [("fresh_check.yml", ["vpn-profiles-fresh"]), ("site_pki_gateway.yml", ["vpn-profiles-site-pki", "pki-site"])],
@@ -326,34 +324,39 @@ def test_tw08_with_the_site_ca_the_server_certificate_is_installed_and_a_staff_p
     assert again.returncode == 0 and recap(again.stdout)["vpngw2"]["changed"] == 0, again.stdout[-4000:]
 
 
-@pytest.mark.parametrize(
-    ("extra", "message"),
-    [
-        ({"vpn_gateway_port": 70000}, "vpn_gateway_port"),
-        ({"vpn_gateway_proto": "sctp"}, "vpn_gateway_proto"),
-        ({"vpn_gateway_data_ciphers": ["AES-256-GCM", "AES-256-CBC"]}, "vpn_gateway_data_ciphers"),
-        ({"vpn_gateway_tls_version_min": "1.1"}, "vpn_gateway_tls_version_min"),
-        ({"vpn_gateway_inactive_seconds": "soon"}, "vpn_gateway_inactive_seconds"),
-        ({"vpn_gateway_allowed_zones": ["internet"]}, "vpn_gateway_allowed_zones"),
-        (
-            {"vpn_gateway_flows": [{"name": "x", "to_zones": ["office"], "proto": "tcp", "ports": [0]}]},
-            "vpn_gateway_flows",
-        ),
-        ({"telework_users": [{"id": "Bad Name", "state": "active", "groups": []}]}, "vpn_gateway_users"),
-        ({"telework_users": [{"id": "x.y", "state": "gone", "groups": []}]}, "vpn_gateway_users"),
-    ],
-)
-def test_bad_input_stops_the_play_before_anything_changes(extra: dict[str, object], message: str) -> None:
-    gw = get_host(GATEWAY)
-    before = gw.file(CONF).sha256sum
-    proc = run_playbook("converge.yml", extra_vars=extra)
-    assert proc.returncode != 0
-    assert message in proc.stdout, proc.stdout[-3000:]
-    assert gw.file(CONF).sha256sum == before
-    assert all(c["changed"] == 0 for c in recap(proc.stdout).values()), proc.stdout[-2000:]
+BAD_INPUT: list[tuple[dict[str, object], str]] = [
+    ({"vpn_gateway_port": 70000}, "vpn_gateway_port"),
+    ({"vpn_gateway_proto": "sctp"}, "vpn_gateway_proto"),
+    ({"vpn_gateway_data_ciphers": ["AES-256-GCM", "AES-256-CBC"]}, "vpn_gateway_data_ciphers"),
+    ({"vpn_gateway_tls_version_min": "1.1"}, "vpn_gateway_tls_version_min"),
+    ({"vpn_gateway_inactive_seconds": "soon"}, "vpn_gateway_inactive_seconds"),
+    ({"vpn_gateway_allowed_zones": ["internet"]}, "vpn_gateway_allowed_zones"),
+    (
+        {"vpn_gateway_flows": [{"name": "x", "to_zones": ["office"], "proto": "tcp", "ports": [0]}]},
+        "vpn_gateway_flows",
+    ),
+    ({"telework_users": [{"id": "Bad Name", "state": "active", "groups": []}]}, "vpn_gateway_users"),
+    ({"telework_users": [{"id": "x.y", "state": "gone", "groups": []}]}, "vpn_gateway_users"),
+]
 
 
-# --- revocation: disabled, removed, dropped device (last: it converges other staff lists) ----
+@pytest.fixture(scope="module")
+def bad_input() -> list[CaseResult]:
+    """Every case in one run of the gateway's converge play (the other play installs client tools)."""
+    cases = [Case(extra, message) for extra, message in BAD_INPUT]
+    return bad_input_batch(
+        "converge.yml", cases, plays=["Converge the VPN gateway"], watch={GATEWAY: f"sha256sum {CONF}"}
+    )
+
+
+@pytest.mark.parametrize(("extra", "message"), BAD_INPUT)
+def test_bad_input_stops_the_play_before_anything_changes(
+    bad_input: list[CaseResult], extra: dict[str, object], message: str
+) -> None:
+    assert_refused(bad_input[BAD_INPUT.index((extra, message))], message)
+
+
+# --- revocation: disabled, removed, dropped device (near the end: it applies other staff lists) -
 
 
 def _users(*extra: dict[str, object], carol_devices: list[str]) -> list[dict[str, object]]:
@@ -367,8 +370,11 @@ def _users(*extra: dict[str, object], carol_devices: list[str]) -> list[dict[str
     return base + list(extra)
 
 
-def _converge(users: list[dict[str, object]]) -> None:
-    proc = run_playbook("converge.yml", extra_vars={"telework_users": users})
+def _staff_run(users: list[dict[str, object]] | None) -> None:
+    """The operator's fast path (README: `--tags staff`) on the gateway, with another staff list
+    (None: the scenario's own). The staff-tagged tasks are all that reads the list."""
+    extra = None if users is None else {"telework_users": users}
+    proc = run_playbook("converge.yml", "--tags", "staff", "--limit", GATEWAY, extra_vars=extra)
     assert proc.returncode == 0, proc.stdout[-4000:]
 
 
@@ -376,7 +382,7 @@ def test_tw05_disabled_removed_and_dropped_device_certificates_are_revoked_and_r
     frank = {"id": "frank.ueno", "groups": ["telework"], "state": "active"}
     gina = {"id": "gina.oda", "groups": ["telework"], "state": "active"}
     alice_secret = VPN.secret("alice.ito")
-    _converge(_users(frank, gina, carol_devices=["laptop", "tablet"]))
+    _staff_run(_users(frank, gina, carol_devices=["laptop", "tablet"]))
     saved = {
         "frank": (VPN.profile("frank.ueno"), VPN.secret("frank.ueno")),
         "gina": (VPN.profile("gina.oda"), VPN.secret("gina.oda")),
@@ -387,7 +393,7 @@ def test_tw05_disabled_removed_and_dropped_device_certificates_are_revoked_and_r
     get_host(CLIENT).run(f"sudo systemd-run --unit vpntest-busy --collect ping -i 2 -W 1 {DESK_ADDR}")
     since = time.time()
     try:
-        _converge(_users({**frank, "state": "disabled"}, carol_devices=["laptop"]))
+        _staff_run(_users({**frank, "state": "disabled"}, carol_devices=["laptop"]))
         # His open session ends at once (management socket), not at the next renegotiation.
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline and "event=disconnect user=frank.ueno" not in VPN.server_log(since):
@@ -416,5 +422,12 @@ def test_tw05_disabled_removed_and_dropped_device_certificates_are_revoked_and_r
     # Carol's laptop still works.
     VPN.start("laptop", VPN.profile("carol.abe", "laptop"), "carol.abe", VPN.fresh_code("carol.abe")).stop()
     # Back to the scenario's list: the tablet gets a new certificate and profile.
-    _converge(_users(carol_devices=["laptop", "tablet"]))
+    _staff_run(None)
     assert (PROFILES / "users" / "carol.abe" / "molecule-carol.abe-tablet.ovpn").exists()
+
+
+# --- last: the staff runs above left the site converged ---------------------------------------
+
+
+def test_check_mode_reports_no_change_on_a_converged_site() -> None:
+    assert set(converge_check().values()) == {0}

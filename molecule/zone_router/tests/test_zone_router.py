@@ -10,8 +10,9 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from conftest import converge_check, run_playbook
+from conftest import bad_input_batch, converge_check
 
+from tests.support.bad_input import Case, CaseResult, assert_refused
 from tests.support.hosts import get_host
 from tests.support.listeners import Listeners
 from tests.support.network import Outcome, assert_blocked, reaches, route_of
@@ -106,25 +107,30 @@ def test_check_mode_reports_no_change_on_a_converged_router() -> None:
     assert converge_check() == {"router1": 0}
 
 
-@pytest.mark.parametrize(
-    ("flows", "message"),
-    [
-        (
-            [{"name": "x", "from_zones": ["nowhere"], "to_zones": ["office"], "proto": "tcp", "ports": [1]}],
-            "must name zones",
-        ),
-        (
-            [{"name": "x", "from_zones": ["desktop"], "to_zones": ["office"], "proto": "tcp", "ports": [70000]}],
-            "ports from 1 to 65535",
-        ),
-        ([{"name": "x", "from_zones": ["desktop"], "to_zones": ["office"], "proto": "icmp", "ports": [1]}], "proto"),
-        ("not-a-list", "zone_router_extra_flows"),
-    ],
-)
-def test_bad_input_stops_the_play_before_the_host_changes(flows: object, message: str) -> None:
-    router = get_host(ROUTER)
-    before = router.file("/etc/zone-router/rules.nft").sha256sum
-    proc = run_playbook("converge.yml", extra_vars={"zone_router_extra_flows": flows})
-    assert proc.returncode != 0
-    assert message in proc.stdout
-    assert router.file("/etc/zone-router/rules.nft").sha256sum == before
+# (zone_router_extra_flows, text the error must contain)
+BAD_INPUT: list[tuple[object, str]] = [
+    (
+        [{"name": "x", "from_zones": ["nowhere"], "to_zones": ["office"], "proto": "tcp", "ports": [1]}],
+        "must name zones",
+    ),
+    (
+        [{"name": "x", "from_zones": ["desktop"], "to_zones": ["office"], "proto": "tcp", "ports": [70000]}],
+        "ports from 1 to 65535",
+    ),
+    ([{"name": "x", "from_zones": ["desktop"], "to_zones": ["office"], "proto": "icmp", "ports": [1]}], "proto"),
+    ("not-a-list", "zone_router_extra_flows"),
+]
+
+
+@pytest.fixture(scope="module")
+def bad_input() -> list[CaseResult]:
+    """Every case in one run of the converge play."""
+    cases = [Case({"zone_router_extra_flows": flows}, message) for flows, message in BAD_INPUT]
+    return bad_input_batch("converge.yml", cases, watch={ROUTER: "sha256sum /etc/zone-router/rules.nft"})
+
+
+@pytest.mark.parametrize(("flows", "message"), BAD_INPUT)
+def test_bad_input_stops_the_play_before_the_host_changes(
+    bad_input: list[CaseResult], flows: object, message: str
+) -> None:
+    assert_refused(bad_input[BAD_INPUT.index((flows, message))], message)
