@@ -45,8 +45,9 @@ INITIAL_WATCH = re.compile(r"^bad-input \| watch before the first case(?P<contro
 # Key of the watched output read on the controller (not on a host of the inventory).
 CONTROLLER = "controller"
 # Play keywords the generated play carries over; any other keyword of a converge play is refused
-# (pre_tasks, handlers, serial, ... would change what a case runs).
-PLAY_KEYS = frozenset({"name", "hosts", "gather_facts", "vars_files", "vars", "roles", "tasks"})
+# (pre_tasks, serial, ... would change what a case runs). Handlers are carried over: a refused
+# case notifies none, and a case that runs through may notify them as the converge play would.
+PLAY_KEYS = frozenset({"name", "hosts", "gather_facts", "vars_files", "vars", "roles", "tasks", "handlers"})
 
 
 @dataclass(frozen=True)
@@ -204,6 +205,9 @@ def batch_playbook(
     }
     if vars_files:
         play_out["vars_files"] = vars_files
+    handlers = [h for play in chosen for h in play.get("handlers") or []]
+    if handlers:
+        play_out["handlers"] = handlers
     strategy = os.environ.get("ANSIBLE_STRATEGY", "")
     if strategy.endswith("free"):  # results are attributed in task order: keep the hosts in step
         play_out["strategy"] = strategy.removesuffix("free") + "linear"

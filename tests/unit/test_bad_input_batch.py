@@ -50,7 +50,9 @@ def test_play_vars_vars_files_and_tasks_of_the_converge_plays_are_carried_over(t
     tasks = [t for t in case_block(play, 0)["block"] if "ansible.builtin.include_tasks" in t]
     assert len(tasks) == 1 and tasks[0]["vars"] == {"a": 1}
     included = yaml.safe_load(Path(tasks[0]["ansible.builtin.include_tasks"]["file"]).read_text())
-    assert included[0]["name"] == "Issue the host's certificate"
+    assert included[0]["name"] == "Issue the host's certificate and install it"
+    # The play's handlers come along (a case that ran through may notify them, as converge would).
+    assert [h["name"] for h in play["handlers"]] == ["Record the serial of the installed certificate"]
 
     play = written(batch_playbook(MOLECULE / "remote_desktop" / "converge.yml", [Case({"a": 1}, "a")], tmp_path))
     assert [Path(f) for f in play["vars_files"]] == [MOLECULE / "remote_desktop" / "vars" / "main.yml"]
