@@ -84,6 +84,23 @@ def test_every_host_role_with_an_ansible_role_is_configured_by_site_yml() -> Non
     shutil.which("ansible-inventory", path=str(Path(sys.executable).parent)) is None,
     reason="ansible-inventory is not installed next to this interpreter",
 )
+def run_ansible(command: str, *args: str, workdir: Path) -> subprocess.CompletedProcess[str]:
+    """An Ansible command of the venv, away from the repository's ansible.cfg (Ansible's default plugins)."""
+    return subprocess.run(
+        [str(Path(sys.executable).parent / command), *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+        cwd=workdir,
+        env={
+            "PATH": str(Path(sys.executable).parent),
+            "HOME": str(workdir),
+            "ANSIBLE_LOCAL_TEMP": str(workdir / "tmp"),
+        },
+    )
+
+
 def test_tagged_instances_land_in_their_role_zone_and_stack_groups(
     tmp_path: Path,
 ) -> None:
@@ -110,21 +127,7 @@ def test_tagged_instances_land_in_their_role_zone_and_stack_groups(
         "compose": aws_ec2["compose"],
     }
     (tmp_path / "20-constructed.yml").write_text(yaml.safe_dump(constructed))
-    binary = Path(sys.executable).parent / "ansible-inventory"
-    result = subprocess.run(
-        [str(binary), "-i", str(tmp_path), "--list"],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-        # Away from the repository's ansible.cfg, with Ansible's default inventory plugins.
-        cwd=tmp_path,
-        env={
-            "PATH": str(Path(sys.executable).parent),
-            "HOME": str(tmp_path),
-            "ANSIBLE_LOCAL_TEMP": str(tmp_path / "tmp"),
-        },
-    )
+    result = run_ansible("ansible-inventory", "-i", str(tmp_path), "--list", workdir=tmp_path)
     listing = json.loads(result.stdout)
     for role in {Role.REMOTE_DESKTOP, Role.LOG_SERVER, Role.VPN_GATEWAY, Role.FILE_SERVER, Role.CHAT_SERVER}:
         assert len(listing[role.value]["hosts"]) == 1, role
@@ -158,18 +161,15 @@ def test_a_desktop_tagged_for_maintenance_is_drained_by_the_brokers(tmp_path: Pa
     (tmp_path / "20-constructed.yml").write_text(yaml.safe_dump(constructed))
     shutil.copytree(ROOT / "inventories" / "aws" / "group_vars", tmp_path / "group_vars")
     (tmp_path / "group_vars" / "all.yml").unlink()  # the SSM connection: the debug below runs on the controller
-    binary = Path(sys.executable).parent / "ansible"
-    result = subprocess.run(
-        [str(binary), "i-0b1", "-i", str(tmp_path), "-m", "ansible.builtin.debug", "-a", "var=rdp_broker_drain"],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-        cwd=tmp_path,
-        env={
-            "PATH": str(Path(sys.executable).parent),
-            "HOME": str(tmp_path),
-            "ANSIBLE_LOCAL_TEMP": str(tmp_path / "t"),
-        },
+    result = run_ansible(
+        "ansible",
+        "i-0b1",
+        "-i",
+        str(tmp_path),
+        "-m",
+        "ansible.builtin.debug",
+        "-a",
+        "var=rdp_broker_drain",
+        workdir=tmp_path,
     )
     assert '"rdp_broker_drain": [\n        "i-0d2"\n    ]' in result.stdout, result.stdout
