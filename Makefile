@@ -20,6 +20,9 @@ SCENARIOS ?= $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/m
 DISTROS ?= debian13 debian12
 # Molecule runs going at once (each is its own lab; 2 suits a 2-core machine: runs wait on apt a lot)
 MOLECULE_JOBS ?= 2
+# ...and once the run has the machine to itself (tests/tiers.py creates MOLECULE_ALONE_FLAG when
+# the tiers beside the role tier have ended; unset, the matrix keeps MOLECULE_JOBS)
+MOLECULE_JOBS_ALONE ?= 3
 # Ansible strategy of every run (lab, Molecule, tests): Mitogen's `mitogen_linear` (default, see
 # ansible/ansible.cfg) or the plain `linear`; `free`/`mitogen_free` for experiments.
 STRATEGIES := mitogen_linear linear mitogen_free free
@@ -106,7 +109,8 @@ engine-test: setup ## The lab engine on this machine: boot, idempotence, repair,
 
 molecule: setup ## Molecule scenarios on Debian 13 (Mitogen) and 12 (linear): syntax, converge, idempotence, verify; MOLECULE_JOBS at a time
 	$(BIN)/python molecule/matrix.py --jobs $(MOLECULE_JOBS) --scenarios $(SCENARIOS) --distros $(DISTROS) \
-		$(addprefix --strategy ,$(MOLECULE_STRATEGY_BY_DISTRO))
+		$(addprefix --strategy ,$(MOLECULE_STRATEGY_BY_DISTRO)) \
+		$(if $(MOLECULE_ALONE_FLAG),--jobs-when-alone $(MOLECULE_JOBS_ALONE) --alone-flag $(MOLECULE_ALONE_FLAG))
 
 lab-test: setup ## Bring up and converge the lab, run the end-to-end tests, always tear it down
 	@mkdir -p $(ARTIFACTS)

@@ -2,6 +2,7 @@
 
     .venv/bin/python molecule/matrix.py --jobs 2 [--scenarios a b] [--distros debian13 debian12]
                                         [--strategy debian12=linear]
+                                        [--jobs-when-alone 3 --alone-flag PATH]
 
 Each run gets its own Molecule ephemeral directory (so the Debian 13 and 12 runs of one scenario
 never share instance files) and its own lab (`mol-<scenario>-<distro>`), so runs are
@@ -11,7 +12,11 @@ result, duration and the time of each step (converge, idempotence, verify, ...),
 of each failed run's log. Runs start longest first, by the durations of the previous run
 (artifacts/molecule/durations.json). `--strategy DISTRO=STRATEGY` runs that distribution's
 scenarios with another Ansible strategy than the configured one (ANSIBLE_STRATEGY), so that one
-matrix proves every role under both Mitogen and plain linear. Exit status: 0 when every run passed.
+matrix proves every role under both Mitogen and plain linear. `--jobs-when-alone N --alone-flag
+PATH`: once PATH exists (`make test` creates it when its other tiers have ended and the matrix
+has the machine to itself), up to N runs at a time instead of --jobs; much of a verify step
+waits on clocks (one-time-code steps, idle limits), so a third run then costs little.
+Exit status: 0 when every run passed.
 """
 
 from __future__ import annotations
@@ -22,8 +27,9 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,14 +38,15 @@ OUT = ROOT / "artifacts" / "molecule"
 DURATIONS = OUT / "durations.json"
 # Rough seconds per run, for the order of a first run (later runs use durations.json): the
 # longest start first so that two workers finish close together.
+# Figures of the CI run of 2026-12-01 (per release, create to destroy).
 EXPECTED = {
-    "remote_desktop": 1100,
-    "rdp_broker": 750,
-    "vpn_gateway": 700,
-    "baseline": 500,
-    "log_server": 400,
-    "site_pki": 300,
-    "zone_router": 150,
+    "remote_desktop": 1000,
+    "vpn_gateway": 800,
+    "baseline": 400,
+    "rdp_broker": 350,
+    "log_server": 300,
+    "site_pki": 250,
+    "zone_router": 110,
 }
 # Molecule's step lines: "INFO     [scenario > converge] Executing" / "... Executed: Successful".
 STRATEGIES = ("mitogen_linear", "linear", "mitogen_free", "free")
@@ -109,9 +116,51 @@ def step_summary(steps: dict[str, float]) -> str:
     return "  ".join(f"{s} {steps[s]:.0f}" for s in shown if s in steps)
 
 
+def capacity(jobs: int, jobs_when_alone: int, alone_flag: Path | None) -> int:
+    """Runs allowed at a time now: --jobs, or --jobs-when-alone once the flag file exists."""
+    if alone_flag is not None and jobs_when_alone > jobs and alone_flag.exists():
+        return jobs_when_alone
+    return max(1, jobs)
+
+
+def dispatch(
+    items: list[tuple[str, str]],
+    work: Callable[[tuple[str, str]], Result],
+    allowed: Callable[[], int],
+    poll: float = 2.0,
+) -> list[Result]:
+    """Start items in order, each in a thread, while fewer than allowed() run; results in item order."""
+    results: dict[int, Result] = {}
+    running: dict[int, threading.Thread] = {}
+
+    def one(i: int) -> None:
+        results[i] = work(items[i])
+
+    pending = list(range(len(items)))
+    while pending or running:
+        for i, t in list(running.items()):
+            if not t.is_alive():
+                t.join()
+                del running[i]
+        while pending and len(running) < allowed():
+            i = pending.pop(0)
+            running[i] = threading.Thread(target=one, args=(i,), daemon=True)
+            running[i].start()
+        if pending or running:
+            time.sleep(poll)
+    missing = [items[i] for i in range(len(items)) if i not in results]
+    if missing:
+        raise RuntimeError(f"molecule: runs ended without a result: {missing}")
+    return [results[i] for i in range(len(items))]
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--jobs", type=int, default=2)
+    p.add_argument(
+        "--jobs-when-alone", type=int, default=0, metavar="N", help="runs at a time once --alone-flag exists"
+    )
+    p.add_argument("--alone-flag", type=Path, default=None, metavar="PATH")
     p.add_argument("--scenarios", nargs="*", default=None)
     p.add_argument("--distros", nargs="*", default=["debian13", "debian12"])
     p.add_argument(
@@ -148,14 +197,20 @@ def main() -> int:
     matrix = [(s, d) for s in wanted for d in args.distros]
     matrix.sort(key=lambda sd: -previous.get(f"{sd[0]}-{sd[1]}", EXPECTED.get(sd[0], 100.0)))
     started = time.monotonic()
-    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        results = list(pool.map(lambda sd: run(sd[0], sd[1], per_distro.get(sd[1], default_strategy)), matrix))
+    results = dispatch(
+        matrix,
+        lambda sd: run(sd[0], sd[1], per_distro.get(sd[1], default_strategy)),
+        lambda: capacity(args.jobs, args.jobs_when_alone, args.alone_flag),
+    )
     previous.update({f"{r.scenario}-{r.distro}": round(r.seconds, 1) for r in results})
     DURATIONS.write_text(json.dumps(previous, indent=2, sort_keys=True))
     steps = {f"{r.scenario}-{r.distro}": {k: round(v, 1) for k, v in r.steps.items()} for r in results}
     (OUT / "steps.json").write_text(json.dumps(steps, indent=2))
 
-    print(f"\nmolecule: {len(results)} run(s) in {time.monotonic() - started:.0f} s, {args.jobs} at a time")
+    at_a_time = f"{args.jobs} at a time" + (
+        f" ({args.jobs_when_alone} once alone)" if args.alone_flag and args.jobs_when_alone > args.jobs else ""
+    )
+    print(f"\nmolecule: {len(results)} run(s) in {time.monotonic() - started:.0f} s, {at_a_time}")
     for r in sorted(results, key=lambda r: (r.scenario, r.distro)):
         mark = "ok  " if r.ok else "FAIL"
         print(f"  {mark}  {r.scenario:<20} {r.distro:<9} {r.strategy:<15} {r.seconds:6.0f} s   {step_summary(r.steps)}")

@@ -11,6 +11,9 @@ when no other lab is up. Then two lanes start together:
 
 The role tier is the critical path, so it does not wait for the short tiers: they run beside it
 on the same machine (their labs are separate: `mol-*` for Molecule, `site` for the site tier).
+When the check lane has ended, the role tier has the machine to itself: tiers.py then creates
+the file named by MOLECULE_ALONE_FLAG (artifacts/tiers/alone.flag), and the matrix starts up to
+MOLECULE_JOBS_ALONE runs at a time instead of MOLECULE_JOBS (Makefile).
 When engine, static or unit fails, the run stops and a running role tier is ended too (its
 Molecule labs are taken down by `python -m lab down --all` in `.ci/run`), so a broken commit
 fails in minutes, as `make` would. A failing site tier does not stop the role tier: both results
@@ -45,6 +48,8 @@ ROLE_LANE = [("role", "molecule")]
 # A failure of these stops the run; the site tier's does not stop the role tier.
 FAIL_FAST = {"static", "unit", "engine"}
 ALL = [name for name, _ in FIRST + CHECK_LANE + ROLE_LANE]
+# Created when the check lane has ended: the Molecule matrix may then run more at a time.
+ALONE_FLAG = LOGS / "alone.flag"
 
 
 @dataclass
@@ -101,7 +106,14 @@ class Tiers:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGTERM)
 
-    def lane(self, tiers: list[tuple[str, str]]) -> None:
+    def lane(self, tiers: list[tuple[str, str]], then: Path | None = None) -> None:
+        try:
+            self._lane(tiers)
+        finally:
+            if then is not None:
+                then.touch()
+
+    def _lane(self, tiers: list[tuple[str, str]]) -> None:
         for tier, target in tiers:
             if self.stopping.is_set():
                 return
@@ -134,11 +146,17 @@ def main() -> int:
     p.add_argument("--only", nargs="*", choices=ALL, default=ALL, help="run these tiers only")
     args = p.parse_args()
     LOGS.mkdir(parents=True, exist_ok=True)
+    ALONE_FLAG.unlink(missing_ok=True)
+    os.environ["MOLECULE_ALONE_FLAG"] = str(ALONE_FLAG)
     started = time.monotonic()
     tiers = Tiers(started)
     tiers.lane([t for t in FIRST if t[0] in args.only])
-    lanes = [[t for t in lane if t[0] in args.only] for lane in (ROLE_LANE, CHECK_LANE)]
-    threads = [threading.Thread(target=tiers.lane, args=(lane,)) for lane in lanes if lane]
+    role_lane = [t for t in ROLE_LANE if t[0] in args.only]
+    check_lane = [t for t in CHECK_LANE if t[0] in args.only]
+    threads = [threading.Thread(target=tiers.lane, args=(role_lane,))] if role_lane else []
+    threads += [threading.Thread(target=tiers.lane, args=(check_lane, ALONE_FLAG))] if check_lane else []
+    if not check_lane:
+        ALONE_FLAG.touch()
     for t in threads:
         t.start()
     try:

@@ -82,17 +82,21 @@ class VpnSite:
     # --- one-time codes ------------------------------------------------------------------------
 
     def fresh_code(self, user: str, secret_b32: str | None = None) -> str:
-        """A code of a 30-second step not used before for this user.
+        """A code of a 30-second step later than any used before for this user.
 
+        The gateway (pam_oath, window 1 by default) accepts the codes of the steps before, of and
+        after now, and refuses any step not later than the last it accepted (a replay). So when this
+        step is used up the next one serves at once; only a third code within one step waits.
         secret_b32: the user's secret as it was (for a user whose secret the gateway has removed).
         """
-        step = int(time.time()) // 30
-        if _used_step.get(user, -1) >= step:
-            time.sleep(30 - time.time() % 30 + 1)
-            step = int(time.time()) // 30
-        _used_step[user] = step
+        now_step = int(time.time()) // 30
+        target = max(now_step, _used_step.get(user, -1) + 1)
+        if target > now_step + 1:
+            time.sleep((target - 1) * 30 - time.time() + 1)
+        _used_step[user] = target
         key = secret_b32 if secret_b32 is not None else self.secret(user)
-        return self.client_host().check_output(f"oathtool --totp -b {shlex.quote(key)}").strip()
+        at = target * 30 + 15  # the middle of the step
+        return self.client_host().check_output(f"oathtool --totp -b {shlex.quote(key)} --now @{at}").strip()
 
     def wrong_code(self, user: str) -> str:
         """Six digits that are neither the user's code now nor one of the accepted window."""

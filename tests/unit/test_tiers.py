@@ -15,7 +15,9 @@ ROOT = Path(__file__).resolve().parents[2]
 FAKE_MAKE = """#!/bin/sh
 target="$2"
 echo "start $target $(date +%s.%N)" >> "$EVENTS"
+[ -e "$MOLECULE_ALONE_FLAG" ] && echo "alone-at-start $target" >> "$EVENTS"
 case " $SLOW " in *" $target "*) sleep 3;; *) sleep 0.3;; esac
+[ -e "$MOLECULE_ALONE_FLAG" ] && echo "alone-at-end $target" >> "$EVENTS"
 echo "end $target $(date +%s.%N)" >> "$EVENTS"
 case " $FAIL " in *" $target "*) echo "$target broke"; exit 2;; esac
 echo "$target fine"
@@ -59,6 +61,18 @@ def test_engine_runs_alone_then_the_role_tier_runs_beside_the_others(tmp_path: P
         assert f"ok    {tier:<8}" in proc.stdout
     assert "total wall time" in proc.stdout
     assert "molecule fine" in proc.stdout  # each tier's output is printed when it ends
+
+
+def test_the_role_tier_is_told_when_it_has_the_machine_to_itself(tmp_path: Path) -> None:
+    """The alone flag (more Molecule runs at a time) appears once the check lane has ended, not before."""
+    proc, lines = run(tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    seq = order(lines)
+    # positive control: the slow role tier sees the flag before it ends...
+    assert "alone-at-end molecule" in seq
+    # ...and no tier saw it at its start: not the role tier (the site tier was still to come), not the site tier.
+    assert [e for e in seq if e.startswith("alone-at-start")] == []
+    assert "alone-at-end lab-test" not in seq
 
 
 @pytest.mark.parametrize("broken", ["lint", "unit"])

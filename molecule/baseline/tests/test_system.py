@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -154,9 +156,25 @@ def test_tw12_unattended_upgrades_take_security_updates(host) -> None:
 
 
 def test_tw12_unattended_upgrades_sees_the_security_archive(host) -> None:
-    out = host.run("sudo unattended-upgrade --dry-run --debug 2>&1 | head -40")
-    assert "Allowed origins are:" in out.stdout
+    out = host.run("sudo unattended-upgrade --dry-run --debug 2>&1 | grep -m1 'Allowed origins are:'")
+    assert "Allowed origins are:" in out.stdout, out.stdout + out.stderr
     assert "-security" in out.stdout
+
+
+def test_tw09_syslog_messages_reach_the_journal_after_legacy_daemons_are_removed(host) -> None:
+    """prepare.yml installs legacy servers (on Debian 12 they bring inetutils-syslogd, which takes
+    /dev/log and unlinks it when the role removes it); every program's syslog() must still land."""
+    link = host.file("/dev/log")
+    assert link.is_symlink and link.linked_to == "/run/systemd/journal/dev-log"
+    tag = f"tw09probe{uuid.uuid4().hex[:8]}"
+    host.check_output(f"logger -t {tag} through-dev-log")
+    journal = ""
+    for _ in range(10):
+        journal = host.run(f"sudo journalctl -t {tag} --no-pager -o cat").stdout
+        if "through-dev-log" in journal:
+            break
+        time.sleep(0.5)
+    assert "through-dev-log" in journal, journal
 
 
 SECURITY_PENDING = (
