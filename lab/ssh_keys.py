@@ -25,7 +25,12 @@ def ensure_controller_key(settings: Settings) -> str:
 
 
 def _write_known_host(settings: Settings, address: str, key: str | None) -> None:
-    """Replace whatever known_hosts says about address by key (or by nothing)."""
+    """Replace whatever known_hosts says about address by key (or by nothing).
+
+    The engine holds the machine lock, so writers never race; readers do: the SSH clients of
+    other labs' runs read the file whenever they connect. The new content goes to a file beside
+    it that then replaces it in one rename, so a reader sees the old file or the new one, never
+    a truncated one (which made a host of another lab "unrecognized" and unreachable)."""
     lines = (
         [line for line in settings.known_hosts.read_text().splitlines() if line.strip() and line.split()[0] != address]
         if settings.known_hosts.exists()
@@ -33,7 +38,10 @@ def _write_known_host(settings: Settings, address: str, key: str | None) -> None
     )
     if key:
         lines.append(f"{address} {key}")
-    settings.known_hosts.write_text("".join(line + "\n" for line in lines))
+    new = settings.known_hosts.with_name(settings.known_hosts.name + ".new")
+    new.write_text("".join(line + "\n" for line in lines))
+    new.chmod(0o644)
+    new.replace(settings.known_hosts)
 
 
 def pin_host_key(settings: Settings, address: str, key: str) -> None:

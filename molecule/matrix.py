@@ -53,6 +53,31 @@ STRATEGIES = ("mitogen_linear", "linear", "mitogen_free", "free")
 STEP = re.compile(r"\[(?P<scenario>[\w-]+) > (?P<step>[\w-]+)\] (?P<what>Executing|Executed)")
 
 
+# Lines of a log that say what went wrong: a failed or unreachable task, an Ansible error, a
+# failed pytest case.
+FAILURE = re.compile(r"^(fatal: |failed: |\S+ \| (FAILED|UNREACHABLE)!|ERROR! |FAILED |E   )|UNREACHABLE!")
+TASK = re.compile(r"^(TASK|RUNNING HANDLER|PLAY) \[")
+
+
+def failure_excerpt(lines: list[str], limit: int = 60) -> list[str]:
+    """The failed tasks of a log, each under its TASK line, with a few lines of what followed.
+
+    The summary shows this before the log's tail: a failure early in a long run (a host
+    unreachable in prepare, a failed pytest case) is then readable in CI's printed output."""
+    out: list[str] = []
+    task = ""
+    for i, line in enumerate(lines):
+        if TASK.match(line):
+            task = line
+        elif FAILURE.search(line):
+            if task and task not in out:
+                out.append(task)
+            out += [text[:400] for text in lines[i : i + 4] if text not in out]
+            if len(out) >= limit:
+                return [*out[:limit], "[... more failures in the log]"]
+    return out
+
+
 @dataclass
 class Result:
     scenario: str
@@ -217,9 +242,11 @@ def main() -> int:
     failed = [r for r in results if not r.ok]
     for r in failed:
         log = OUT / f"{r.scenario}-{r.distro}.log"
-        tail = log.read_text(errors="replace").splitlines()[-80:]
-        print(f"\n----- last lines of {log.relative_to(ROOT)} -----")
-        print("\n".join(tail))
+        lines = log.read_text(errors="replace").splitlines()
+        print(f"\n----- what failed in {log.relative_to(ROOT)} -----")
+        print("\n".join(failure_excerpt(lines)) or "(no failed or unreachable task in the log)")
+        print(f"----- last lines of {log.relative_to(ROOT)} -----")
+        print("\n".join(lines[-40:]))
     return 1 if failed else 0
 
 

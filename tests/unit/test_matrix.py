@@ -57,3 +57,25 @@ def test_dispatch_keeps_to_the_allowed_count_and_returns_results_in_order() -> N
     assert all(running <= allowed for allowed, running in peaks), peaks
     # positive control: three did run at once after the limit rose
     assert max(running for _, running in peaks) == 3, peaks
+
+
+def test_failure_excerpt_names_the_unreachable_task_and_its_message() -> None:
+    lines = [
+        "TASK [Install FreeRDP and Xvfb] ****",
+        "ok: [desk1]",
+        'fatal: [client1]: UNREACHABLE! => {"changed": false, "msg": "EOF on stream"}',
+        "",
+        "PLAY RECAP ****",
+        "client1 : ok=0 changed=0 unreachable=1 failed=0",
+    ]
+    excerpt = matrix().failure_excerpt(lines)
+    assert excerpt[0] == "TASK [Install FreeRDP and Xvfb] ****"
+    assert any("EOF on stream" in line for line in excerpt)
+    # Positive control of the absence: a clean log gives nothing.
+    assert matrix().failure_excerpt(["TASK [x] ***", "ok: [desk1]", "changed: [desk2]"]) == []
+
+
+def test_failure_excerpt_is_bounded() -> None:
+    lines = ["TASK [t] ***"] + [f"fatal: [h{i}]: FAILED! => {{}}" for i in range(200)]
+    excerpt = matrix().failure_excerpt(lines, limit=10)
+    assert len(excerpt) == 11 and excerpt[-1].startswith("[... more")

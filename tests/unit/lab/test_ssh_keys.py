@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import stat
+import threading
 from pathlib import Path
 
 import pytest
@@ -46,6 +47,33 @@ def test_pinning_replaces_only_the_line_of_that_address(settings: Settings) -> N
     assert settings.known_hosts.read_text() == "10.231.0.11 ssh-ed25519 AAAAother\n"
     forget_host_key(settings, "10.231.0.99")  # nothing recorded: nothing changes
     assert settings.known_hosts.read_text() == "10.231.0.11 ssh-ed25519 AAAAother\n"
+
+
+def test_a_reader_never_sees_the_file_without_a_host_another_lab_is_not_changing(settings: Settings) -> None:
+    """SSH clients of other labs' runs read known_hosts while the engine rewrites it: each read
+    must find the lines the rewrite keeps (a truncate-then-write left it empty for a moment, and
+    a host of a running scenario became unreachable)."""
+    settings.ssh_dir.mkdir(parents=True)
+    pin_host_key(settings, "10.231.0.10", "ssh-ed25519 AAAAsteady")
+    stop = threading.Event()
+    reads: list[bool] = []
+
+    def read() -> None:
+        while not stop.is_set():
+            reads.append("10.231.0.10 ssh-ed25519 AAAAsteady" in settings.known_hosts.read_text())
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        for i in range(800):
+            pin_host_key(settings, f"10.231.1.{i % 250}", f"ssh-ed25519 AAAA{i}")
+            forget_host_key(settings, f"10.231.1.{i % 250}")
+    finally:
+        stop.set()
+        reader.join()
+    assert len(reads) > 100  # the reader did read while the file changed
+    assert all(reads), f"{reads.count(False)} of {len(reads)} reads missed the steady host"
+    assert stat.S_IMODE(settings.known_hosts.stat().st_mode) == 0o644
 
 
 @needs_ssh_keygen
