@@ -30,6 +30,7 @@ from testinfra.host import Host
 
 from tests.support import hosts
 from tests.support.bad_input import Case, CaseResult, run_batch
+from tests.support.strategy import playbook_env
 
 RECAP = re.compile(
     r"^(?P<host>\S+)\s+:\s+ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unr>\d+)\s+failed=(?P<failed>\d+)"
@@ -54,7 +55,7 @@ def run_playbook(
     argv = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], str(path), *args]
     if extra_vars is not None:
         argv += ["--extra-vars", json.dumps(extra_vars)]
-    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
+    env = playbook_env(ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
     return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=1800, check=False)
 
 

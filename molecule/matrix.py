@@ -12,7 +12,9 @@ result, duration and the time of each step (converge, idempotence, verify, ...),
 of each failed run's log. Runs start longest first, by the durations of the previous run
 (artifacts/molecule/durations.json). `--strategy DISTRO=STRATEGY` runs that distribution's
 scenarios with another Ansible strategy than the configured one (ANSIBLE_STRATEGY), so that one
-matrix proves every role under both Mitogen and plain linear. `--jobs-when-alone N --alone-flag
+matrix proves every role under both Mitogen and plain linear; `--test-strategy STRATEGY` gives the
+playbooks the verify step's tests run (TWTEST_PLAYBOOK_STRATEGY) a strategy of their own (the
+Makefile: Mitogen, so that linear's cost is paid by converge and idempotence only). `--jobs-when-alone N --alone-flag
 PATH`: once PATH exists (`make test` creates it when its other tiers have ended and the matrix
 has the machine to itself), up to N runs at a time instead of --jobs; much of a verify step
 waits on clocks (one-time-code steps, idle limits), so a third run then costs little.
@@ -92,11 +94,13 @@ def scenarios() -> list[str]:
     return sorted(p.parent.name for p in (ROOT / "molecule").glob("*/molecule.yml"))
 
 
-def run(scenario: str, distro: str, strategy: str) -> Result:
+def run(scenario: str, distro: str, strategy: str, test_strategy: str = "") -> Result:
     log = OUT / f"{scenario}-{distro}.log"
     env = dict(
         os.environ,
         ANSIBLE_STRATEGY=strategy,
+        # the playbooks the verify step's tests run (tests/support/strategy.py); empty: strategy
+        TWTEST_PLAYBOOK_STRATEGY=test_strategy or strategy,
         MOLECULE_DISTRO=distro,
         MOLECULE_EPHEMERAL_DIRECTORY=str(ROOT / ".cache" / "molecule" / f"{scenario}-{distro}"),
         PY_COLORS="0",
@@ -186,6 +190,12 @@ def main() -> int:
         "--jobs-when-alone", type=int, default=0, metavar="N", help="runs at a time once --alone-flag exists"
     )
     p.add_argument("--alone-flag", type=Path, default=None, metavar="PATH")
+    p.add_argument(
+        "--test-strategy",
+        default="",
+        choices=("", *STRATEGIES),
+        help="strategy of the playbooks the verify step's tests run (default: the run's own)",
+    )
     p.add_argument("--scenarios", nargs="*", default=None)
     p.add_argument("--distros", nargs="*", default=["debian13", "debian12"])
     p.add_argument(
@@ -224,7 +234,7 @@ def main() -> int:
     started = time.monotonic()
     results = dispatch(
         matrix,
-        lambda sd: run(sd[0], sd[1], per_distro.get(sd[1], default_strategy)),
+        lambda sd: run(sd[0], sd[1], per_distro.get(sd[1], default_strategy), args.test_strategy),
         lambda: capacity(args.jobs, args.jobs_when_alone, args.alone_flag),
     )
     previous.update({f"{r.scenario}-{r.distro}": round(r.seconds, 1) for r in results})
@@ -235,7 +245,8 @@ def main() -> int:
     at_a_time = f"{args.jobs} at a time" + (
         f" ({args.jobs_when_alone} once alone)" if args.alone_flag and args.jobs_when_alone > args.jobs else ""
     )
-    print(f"\nmolecule: {len(results)} run(s) in {time.monotonic() - started:.0f} s, {at_a_time}")
+    tests_under = f", the tests' playbooks under {args.test_strategy}" if args.test_strategy else ""
+    print(f"\nmolecule: {len(results)} run(s) in {time.monotonic() - started:.0f} s, {at_a_time}{tests_under}")
     for r in sorted(results, key=lambda r: (r.scenario, r.distro)):
         mark = "ok  " if r.ok else "FAIL"
         print(f"  {mark}  {r.scenario:<20} {r.distro:<9} {r.strategy:<15} {r.seconds:6.0f} s   {step_summary(r.steps)}")

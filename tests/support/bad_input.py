@@ -27,7 +27,6 @@ the watched outputs that differ from before the case. `assert_refused()` states 
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 from collections.abc import Mapping, Sequence
@@ -36,6 +35,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from tests.support.strategy import playbook_env, playbook_strategy
 
 PREFIX = "bad-input case"
 MARKER = re.compile(
@@ -208,7 +209,7 @@ def batch_playbook(
     handlers = [h for play in chosen for h in play.get("handlers") or []]
     if handlers:
         play_out["handlers"] = handlers
-    strategy = os.environ.get("ANSIBLE_STRATEGY", "")
+    strategy = playbook_strategy()
     if strategy.endswith("free"):  # results are attributed in task order: keep the hosts in step
         play_out["strategy"] = strategy.removesuffix("free") + "linear"
     out = workdir / f"bad-input-{playbook.stem}.yml"
@@ -298,8 +299,7 @@ def run_batch(
 ) -> list[CaseResult]:
     """Write the batch, run it once against inventory, return one CaseResult per case."""
     path = batch_playbook(playbook, cases, workdir, plays=plays, watch=watch)
-    env = dict(
-        os.environ,
+    env = playbook_env(
         ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
         ANSIBLE_NOCOLOR="1",
         ANSIBLE_FORCE_COLOR="0",
