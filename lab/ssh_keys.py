@@ -9,6 +9,7 @@ engine records it in <home>/ssh/known_hosts against the host's control address (
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 from lab.commands import run
@@ -24,6 +25,11 @@ def ensure_controller_key(settings: Settings) -> str:
     return settings.ssh_key.with_suffix(".pub").read_text()
 
 
+# The engine removes a lab's hosts side by side (threads of one process): their read, change and
+# rename of the file take turns.
+_KNOWN_HOSTS_LOCK = threading.Lock()
+
+
 def _write_known_host(settings: Settings, address: str, key: str | None) -> None:
     """Replace whatever known_hosts says about address by key (or by nothing).
 
@@ -31,17 +37,22 @@ def _write_known_host(settings: Settings, address: str, key: str | None) -> None
     other labs' runs read the file whenever they connect. The new content goes to a file beside
     it that then replaces it in one rename, so a reader sees the old file or the new one, never
     a truncated one (which made a host of another lab "unrecognized" and unreachable)."""
-    lines = (
-        [line for line in settings.known_hosts.read_text().splitlines() if line.strip() and line.split()[0] != address]
-        if settings.known_hosts.exists()
-        else []
-    )
-    if key:
-        lines.append(f"{address} {key}")
-    new = settings.known_hosts.with_name(settings.known_hosts.name + ".new")
-    new.write_text("".join(line + "\n" for line in lines))
-    new.chmod(0o644)
-    new.replace(settings.known_hosts)
+    with _KNOWN_HOSTS_LOCK:
+        lines = (
+            [
+                line
+                for line in settings.known_hosts.read_text().splitlines()
+                if line.strip() and line.split()[0] != address
+            ]
+            if settings.known_hosts.exists()
+            else []
+        )
+        if key:
+            lines.append(f"{address} {key}")
+        new = settings.known_hosts.with_name(settings.known_hosts.name + ".new")
+        new.write_text("".join(line + "\n" for line in lines))
+        new.chmod(0o644)
+        new.replace(settings.known_hosts)
 
 
 def pin_host_key(settings: Settings, address: str, key: str) -> None:
