@@ -1,0 +1,1 @@
+../../../../../../plugins/filter/file_server.py
