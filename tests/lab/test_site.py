@@ -101,6 +101,7 @@ def test_tw11_allowed_flows_cross_the_zone_router(
         ("vpn1", "fs1", "10.231.35.10", 445, "rdp1"),  # the edge reaches only RDP
         ("home1", "rdp1", "10.231.33.10", 3389, "brk1"),  # home reaches nothing but the VPN gateway
         ("home1", "log1", "10.231.34.10", 6514, "rdp1"),
+        ("home1", "fs1", "10.231.35.10", 445, "rdp1"),  # a home PC never reaches the file shares
         ("vpn1", "rdp1", "10.231.33.10", 3389, "brk1"),  # desktops take RDP from the session broker only
         ("vpn1", "rdp2", "10.231.33.11", 3389, "brk1"),
         ("rdp2", "rdp1", "10.231.33.10", 3389, "brk1"),  # not even from the same zone

@@ -1,7 +1,8 @@
 """The revocation fast path on the lab site: `site.yml --tags staff` alone applies the staff list.
 
 Disabling a teleworker in the staff list and running only the `staff` tag cuts their open VPN
-session, refuses their next connection and locks their desktop account; running it again with
+session, refuses their next connection, locks their desktop account and removes their Samba account
+on the file server; running it again with
 the list as it was lets them back in. A broken staff list stops the tagged run before any host
 changes (TW-13, TW-05). Run after `make lab`, as root:
 
@@ -61,6 +62,11 @@ def changed(output: str) -> dict[str, int]:
     return counts
 
 
+def samba_accounts() -> list[str]:
+    """The Samba accounts of the file server fs1."""
+    return get_host("fs1").check_output("sudo pdbedit -L | cut -d: -f1").split()
+
+
 def account_state(user: str) -> str:
     """P (usable password), L (locked) or NP, as `passwd -S` reports it on rdp1."""
     return get_host("rdp1").check_output(f"sudo passwd -S {user}").split()[1]
@@ -84,6 +90,7 @@ def test_tw13_tw05_one_staff_run_revokes_vpn_and_desktop_and_a_second_restores_t
 ) -> None:
     # Positive control: the user is in, on the VPN and on the desktop host.
     assert account_state(USER) == "P"
+    assert USER in samba_accounts()
     session = VPN.connect(USER, SESSION)
     assert session.running()
     old_profile, old_secret = VPN.profile(USER), VPN.secret(USER)  # what the user keeps on their PC
@@ -93,7 +100,7 @@ def test_tw13_tw05_one_staff_run_revokes_vpn_and_desktop_and_a_second_restores_t
     proc = staff_run(tmp_path, disabled)
     assert proc.returncode == 0, proc.stdout[-3000:]
     counts = changed(proc.stdout)
-    assert counts.get(GATEWAY, 0) > 0 and counts.get("rdp1", 0) > 0, counts
+    assert counts.get(GATEWAY, 0) > 0 and counts.get("rdp1", 0) > 0 and counts.get("fs1", 0) > 0, counts
 
     # The gateway ended the open session during the run (the client only notices at its next
     # keep-alive, so the test stops it), a new connection is refused at the certificate (the CRL),
@@ -106,11 +113,13 @@ def test_tw13_tw05_one_staff_run_revokes_vpn_and_desktop_and_a_second_restores_t
     assert READY not in refused, refused[-2000:]
     assert re.search(r"VERIFY ERROR.*certificate revoked", VPN.server_log(attempted)), refused[-2000:]
     assert account_state(USER) == "L"
+    assert USER not in samba_accounts()  # the file server: no Samba account, no share
 
     # The list as it is: the user is back (a new certificate, an unlocked account).
     proc = staff_run(tmp_path, None)
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert account_state(USER) == "P"
+    assert USER in samba_accounts()
     back = VPN.connect(USER, SESSION)
     assert back.running()
     back.stop()
@@ -120,6 +129,8 @@ def test_tw13_staff_run_with_a_broken_list_stops_before_any_host_changes(site: L
     crl = "sudo sha256sum /etc/openvpn/server/telework/crl.pem /etc/shadow"
     before_gw = get_host(GATEWAY).check_output(crl)
     before_rdp = get_host("rdp1").check_output("sudo sha256sum /etc/shadow /etc/group")
+    samba = "sudo sha256sum /etc/samba/smb.conf; sudo pdbedit -L -w | sort"
+    before_fs = get_host("fs1").check_output(samba)
     users = staff_list()
     broken = [*users, dict(users[0])]  # the same id twice
     proc = staff_run(tmp_path, broken)
@@ -129,3 +140,4 @@ def test_tw13_staff_run_with_a_broken_list_stops_before_any_host_changes(site: L
     assert counts and not any(counts.values()), counts
     assert get_host(GATEWAY).check_output(crl) == before_gw
     assert get_host("rdp1").check_output("sudo sha256sum /etc/shadow /etc/group") == before_rdp
+    assert get_host("fs1").check_output(samba) == before_fs

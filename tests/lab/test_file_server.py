@@ -1,0 +1,67 @@
+"""The file server on the whole site: a desktop saves on a share, the write is on the log server.
+
+rdp1 (desktop zone) reaches fs1 (office zone) through the zone router on 445 only; staff log in
+with the same password as on the desktop. The client is Debian's smbclient, installed on rdp1 by
+this module (the desktops' own client path, GVfs in the file manager, is not built yet).
+"""
+
+from __future__ import annotations
+
+import shlex
+import time
+import uuid
+from typing import Any
+
+import pytest
+from testinfra.host import Host
+
+from lab.state import LabState
+from tests.support.hosts import get_host
+
+FILE_SERVER = "10.231.35.10"  # fs1's office-zone address
+DESKTOP = "rdp1"
+DESKTOP_ADDRESS = "10.231.33.10"
+LOG_SERVER = "log1"
+USER = "sato.taro"  # General Affairs (somu), inventories/lab/group_vars/all/staff.yml
+PASSWORD = "Tw-Lab-Passw0rd!"
+
+
+@pytest.fixture(scope="module")
+def desktop(site: LabState) -> Host:
+    host = get_host(DESKTOP)
+    host.run_test("sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends smbclient")
+    host.run_test(
+        f"umask 077; printf 'username = %s\\npassword = %s\\n' {USER} {shlex.quote(PASSWORD)} > /tmp/smb-auth-{USER}"
+    )
+    return host
+
+
+def smb(desktop: Host, share: str, commands: str) -> Any:
+    return desktop.run(f"smbclient //{FILE_SERVER}/{share} -A /tmp/smb-auth-{USER} -c {shlex.quote(commands)} 2>&1")
+
+
+def stored(marker: str, timeout: float = 60) -> str:
+    """Lines on the log server with marker (the pattern does not match its own logged command line)."""
+    pattern = shlex.quote(marker[0] + "[" + marker[1] + "]" + marker[2:])
+    deadline = time.monotonic() + timeout
+    while True:
+        got = get_host(LOG_SERVER).run(f"sudo grep -rh -- {pattern} /var/log/remote/fs1/").stdout
+        if got or time.monotonic() > deadline:
+            return got
+        time.sleep(1)
+
+
+def test_tw09_tw13_a_desktop_saves_on_the_department_share_and_the_write_is_on_the_log_server(desktop: Host) -> None:
+    name = f"e2e-{uuid.uuid4().hex[:10]}.txt"
+    desktop.run_test(f"echo 'saved from the desktop' > /tmp/{name}")
+    saved = smb(desktop, "somu", f"put /tmp/{name} {name}; ls {name}")
+    assert saved.rc == 0 and name in saved.stdout, saved.stdout
+    assert get_host("fs1").file(f"/srv/shares/somu/{name}").content_string == "saved from the desktop\n"
+    line = stored(name)
+    assert f"smbd_audit: {USER}|{DESKTOP_ADDRESS}|somu|openat|ok|w|/srv/shares/somu/{name}" in line, line
+
+
+def test_tw13_the_desktop_is_refused_another_departments_share(desktop: Host) -> None:
+    assert smb(desktop, "somu", "ls").rc == 0  # positive control
+    other = smb(desktop, "zaimu", "ls")
+    assert other.rc != 0 and "NT_STATUS_ACCESS_DENIED" in other.stdout, other.stdout
