@@ -8,7 +8,6 @@ this module (the desktops' own client path, GVfs in the file manager, is not bui
 from __future__ import annotations
 
 import shlex
-import time
 import uuid
 from typing import Any
 
@@ -17,6 +16,7 @@ from testinfra.host import Host
 
 from lab.state import LabState
 from tests.support.hosts import get_host
+from tests.support.polling import wait_for
 
 FILE_SERVER = "10.231.35.10"  # fs1's office-zone address
 DESKTOP = "rdp1"
@@ -43,12 +43,8 @@ def smb(desktop: Host, share: str, commands: str) -> Any:
 def stored(marker: str, timeout: float = 60) -> str:
     """Lines on the log server with marker (the pattern does not match its own logged command line)."""
     pattern = shlex.quote(marker[0] + "[" + marker[1] + "]" + marker[2:])
-    deadline = time.monotonic() + timeout
-    while True:
-        got = get_host(LOG_SERVER).run(f"sudo grep -rh -- {pattern} /var/log/remote/fs1/").stdout
-        if got or time.monotonic() > deadline:
-            return got
-        time.sleep(1)
+    command = f"sudo grep -rh -- {pattern} /var/log/remote/fs1/"
+    return str(wait_for(lambda: get_host(LOG_SERVER).run(command).stdout, timeout, step=1))
 
 
 def test_tw09_tw13_a_desktop_saves_on_the_department_share_and_the_write_is_on_the_log_server(desktop: Host) -> None:

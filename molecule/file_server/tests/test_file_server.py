@@ -14,7 +14,7 @@ import re
 import shlex
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -24,6 +24,7 @@ from testinfra.host import Host
 
 from tests.support.bad_input import Case, CaseResult, assert_refused
 from tests.support.hosts import get_host
+from tests.support.polling import wait_for
 
 pytestmark = pytest.mark.journal("smbd")
 
@@ -31,15 +32,6 @@ SERVER = "10.231.33.20"
 PASSWORD = "Tw-Lab-Passw0rd!"
 ROOT = "/srv/shares"
 CONFIG = "/etc/samba/smb.conf"
-
-
-def wait_for(check: Callable[[], Any], timeout: float, step: float = 0.5) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(step)
 
 
 @pytest.fixture(scope="module")

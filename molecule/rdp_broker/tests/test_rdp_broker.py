@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -21,6 +21,7 @@ from conftest import converge_check, recap, run_playbook
 from testinfra.host import Host
 
 from tests.support.hosts import get_host
+from tests.support.polling import wait_for
 from tests.support.rdp import connections_from
 
 pytestmark = pytest.mark.journal("haproxy", "xrdp")
@@ -32,15 +33,6 @@ CONFIG = "/etc/haproxy/haproxy.cfg"
 SOCKET = "/run/haproxy/admin.sock"
 # The HAProxy master and its workers: a reload starts new workers, the runtime API does not.
 PROCESSES = "pgrep -a haproxy | sort"
-
-
-def wait_for(check: Callable[[], Any], timeout: float, step: float = 0.5) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(step)
 
 
 def runtime(command: str) -> str:
