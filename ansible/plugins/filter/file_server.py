@@ -61,10 +61,24 @@ def file_server_passdb_users(users: Iterable[Mapping[str, Any]], nt_hashes: Mapp
     return {u["id"]: str(nt_hashes[u["id"]]).lower() for u in users if u["id"] in nt_hashes}
 
 
+def file_server_overlapping(folders: Iterable[str], others: Iterable[str]) -> list[str]:
+    """ "a and b" for every folder of `folders` that is one of `others`, inside one or holds one."""
+    others = list(others)
+    found = []
+    for folder in folders:
+        mine = folder.rstrip("/") + "/"
+        for other in others:
+            theirs = other.rstrip("/") + "/"
+            if mine.startswith(theirs) or theirs.startswith(mine):
+                found.append(f"{folder} and {other}")
+    return found
+
+
 class FilterModule:
     def filters(self) -> dict[str, Callable[..., Any]]:
         return {
             "file_server_share_list": file_server_share_list,
             "file_server_access": file_server_access,
             "file_server_passdb_users": file_server_passdb_users,
+            "file_server_overlapping": file_server_overlapping,
         }

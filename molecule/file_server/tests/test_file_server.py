@@ -32,6 +32,9 @@ SERVER = "10.231.33.20"
 PASSWORD = "Tw-Lab-Passw0rd!"
 ROOT = "/srv/shares"
 CONFIG = "/etc/samba/smb.conf"
+SNAPSHOT = "/usr/local/sbin/file-server-snapshot"
+SNAPSHOT_ROOT = "/srv/snapshots"
+QUARANTINE = "/srv/quarantine"
 
 
 @pytest.fixture(scope="module")
@@ -309,6 +312,120 @@ def test_a_deleted_file_is_in_the_recycle_bin_and_the_purge_keeps_it_for_the_set
     assert server.service("tw-recycle-purge.timer").is_enabled
 
 
+def test_a_snapshot_restore_brings_back_a_deleted_folder_and_an_overwritten_file(client: Host, server: Host) -> None:
+    tag = uuid.uuid4().hex[:8]
+    client.run_test(f"echo v1 > /tmp/s-{tag}-a.txt; echo v2 > /tmp/s-{tag}-v2.txt")
+    made = smb(
+        client,
+        "sato.taro",
+        "somu",
+        f"mkdir s-{tag}; mkdir s-{tag}/plans; put /tmp/s-{tag}-a.txt s-{tag}/plans/a.txt; "
+        f"put /tmp/s-{tag}-a.txt s-{tag}-budget.txt",
+    )
+    assert made.rc == 0, made.stdout
+    server.run_test("sudo systemctl start tw-file-snapshot.service")
+    versions = server.check_output(f"sudo {SNAPSHOT} list somu s-{tag}/plans/a.txt")
+    assert f"s-{tag}/plans/a.txt\t3 bytes" in versions, versions
+    # the mistakes, made by staff over SMB: a folder deleted, a file overwritten
+    mistakes = smb(client, "sato.taro", "somu", f"deltree s-{tag}; put /tmp/s-{tag}-v2.txt s-{tag}-budget.txt")
+    assert mistakes.rc == 0, mistakes.stdout
+    assert "NOT_FOUND listing" in smb(client, "tanaka.yui", "somu", f"ls s-{tag}/plans/*").stdout
+    # the restore an administrator runs (docs/guide: staff ask for it)
+    since = time.time()
+    server.run_test(f"sudo {SNAPSHOT} restore somu s-{tag}")
+    server.run_test(f"sudo {SNAPSHOT} restore somu s-{tag}-budget.txt --replace")
+    # a colleague opens what came back (its share group kept), and the overwritten one is kept aside
+    got = smb(
+        client,
+        "tanaka.yui",
+        "somu",
+        f"get s-{tag}/plans/a.txt /tmp/s-{tag}-back-a.txt; get s-{tag}-budget.txt /tmp/s-{tag}-back-b.txt",
+    )
+    assert got.rc == 0, got.stdout
+    assert client.file(f"/tmp/s-{tag}-back-a.txt").content_string == "v1\n"
+    assert client.file(f"/tmp/s-{tag}-back-b.txt").content_string == "v1\n"
+    aside = smb(client, "tanaka.yui", "somu", f"ls s-{tag}-budget.txt.before-restore-*").stdout
+    assert re.search(rf"s-{tag}-budget\.txt\.before-restore-\d{{8}}T\d{{6}}Z", aside), aside
+    log = journal_since(server, since - 1, "tw-file-snapshot")
+    assert f"restore share=somu path=s-{tag} from=@GMT-" in log, log
+    assert f"restore share=somu path=s-{tag}-budget.txt from=@GMT-" in log, log
+
+
+def test_snapshots_are_root_only_incremental_copies_and_expire(server: Host) -> None:
+    tag = uuid.uuid4().hex[:8]
+    kept = f"{ROOT}/zaimu/k-{tag}.txt"
+    old = f"{SNAPSHOT_ROOT}/zaimu/@GMT-2020.01.01-00.00.00"
+    server.run_test(f"sudo sh -c 'echo same > {kept}; mkdir -p {old}'")
+    server.run_test("sudo systemctl start tw-file-snapshot.service")
+    time.sleep(1.1)  # snapshot names are to the second
+    server.run_test("sudo systemctl start tw-file-snapshot.service")
+    names = server.check_output(f"sudo {SNAPSHOT} list zaimu").split()[1::2]
+    assert "@GMT-2020.01.01-00.00.00" not in names and len(names) >= 2, names  # 14 days kept, the newest always
+    copies = " ".join(f"{SNAPSHOT_ROOT}/zaimu/{name}/k-{tag}.txt" for name in names[-2:])
+    inodes = server.check_output(f"sudo stat -c %i {copies} {kept}").split()
+    assert inodes[0] == inodes[1], inodes  # unchanged since the last snapshot: one copy for both days
+    assert inodes[2] != inodes[1], inodes  # a copy, never a link to the live file
+    # the recycle bin is not copied (one is made here, so that there is one to leave out)
+    server.run_test(f"sudo install -d {ROOT}/zaimu/.recycle")
+    server.run_test("sudo systemctl start tw-file-snapshot.service")
+    newest = server.check_output(f"sudo {SNAPSHOT} list zaimu").split()[-1]
+    assert server.run(f"sudo test -d {SNAPSHOT_ROOT}/zaimu/{newest}").rc == 0
+    assert server.run(f"sudo test -e {SNAPSHOT_ROOT}/zaimu/{newest}/.recycle").rc == 1
+    root = server.file(SNAPSHOT_ROOT)
+    assert (root.user, root.group, root.mode) == ("root", "root", 0o700)
+    assert server.service("tw-file-snapshot.timer").is_enabled
+
+
+# --- malware (TW-12) ---
+
+EICAR = r"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+SAMPLE = "TW-LAB-INCIDENT-SAMPLE: a harmless file the lab inventory names as malware, to test local signatures\n"
+
+
+def test_tw12_the_scan_quarantines_what_the_signatures_name_and_logs_each_finding(client: Host, server: Host) -> None:
+    tag = uuid.uuid4().hex[:8]
+    client.run_test(
+        f"printf %s {shlex.quote(EICAR)} > /tmp/m-{tag}.com; printf %s {shlex.quote(SAMPLE)} > /tmp/m-{tag}.txt; "
+        f"echo clean > /tmp/m-{tag}-clean.txt"
+    )
+    for user, share, commands in (
+        (
+            "sato.taro",
+            "somu",
+            f"mkdir m-{tag}; put /tmp/m-{tag}.com m-{tag}/eicar.com; put /tmp/m-{tag}-clean.txt m-{tag}/clean.txt",
+        ),
+        ("suzuki.hanako", "zaimu", f"put /tmp/m-{tag}.txt m-{tag}-sample.txt"),
+    ):
+        assert smb(client, user, share, commands).rc == 0
+    since = time.time()
+    server.run_test("sudo systemctl start tw-malware-scan.service")
+    warnings = server.check_output(
+        f"sudo journalctl --since=@{since - 1:.0f} -t tw-malware-scan -p warning -o cat --no-pager"
+    )
+    assert f"share=somu path=m-{tag}/eicar.com signature=TW-Test-EICAR.UNOFFICIAL quarantined=" in warnings, warnings
+    assert f"share=zaimu path=m-{tag}-sample.txt signature=TW-Lab-Incident-Sample.UNOFFICIAL" in warnings, warnings
+    assert "clean.txt" not in warnings
+    # gone from the share; the clean file beside it stays (the scan did look there)
+    listing = smb(client, "sato.taro", "somu", f"ls m-{tag}/*").stdout
+    assert "clean.txt" in listing and "eicar.com" not in listing, listing
+    held = server.check_output(f"sudo find {QUARANTINE}/somu -path '*/m-{tag}/eicar.com' -printf '%u %g %m %s\\n'")
+    assert held == "root root 600 68", held
+    root = server.file(QUARANTINE)
+    assert (root.user, root.group, root.mode) == ("root", "root", 0o700)
+    # the mirror's signature came through freshclam, before the scan
+    assert server.run("sudo test -s /var/lib/clamav/tw-test.hdb").rc == 0
+
+
+def test_tw12_freshclams_own_daemon_is_masked_so_only_the_wards_sources_are_used(server: Host) -> None:
+    assert server.file("/usr/bin/freshclam").exists  # installed, and run by the scan (the test above)
+    assert server.run("systemctl is-enabled clamav-freshclam.service").stdout.strip() == "masked"
+    assert not server.service("clamav-freshclam.service").is_running
+    freshclam = server.file("/etc/clamav/telework-freshclam.conf").content_string
+    assert "DatabaseCustomURL file:///srv/av-mirror/tw-test.hdb" in freshclam
+    assert "ExcludeDatabase daily" in freshclam  # no mirror of the ClamAV databases in this scenario
+    assert server.service("tw-malware-scan.timer").is_enabled
+
+
 # --- configuration, check mode, bad input ---
 
 
@@ -345,6 +462,12 @@ BAD_INPUT: list[tuple[dict[str, Any], str]] = [
     ({"file_server_nt_hashes": {"sato.taro": "not-a-hash"}}, "are not 32 hex digits"),
     ({"file_server_firewall_enabled": True, "file_server_firewall_from_zones": ["moon"]}, "got moon"),
     ({"file_server_recycle_keep_days": "thirty"}, "file_server_recycle_keep_days"),
+    ({"file_server_snapshot_keep_days": 0}, "file_server_snapshot_keep_days must be 1 or more (got 0)"),
+    ({"file_server_snapshot_root": "/srv/shares/snapshots"}, "clash: /srv/shares/snapshots and /srv/shares"),
+    ({"file_server_quarantine_dir": "quarantine"}, "file_server_quarantine_dir (quarantine)"),
+    ({"file_server_snapshot_calendar": "every night"}, "file_server_snapshot_calendar (every night) is not a systemd"),
+    ({"file_server_clamav_custom_urls": [], "file_server_clamav_local_signatures": []}, "wrong now: no source at all"),
+    ({"file_server_clamav_local_signatures": ["d7d41a:101"]}, "wrong now: d7d41a:101"),
 ]
 
 
@@ -352,7 +475,10 @@ BAD_INPUT: list[tuple[dict[str, Any], str]] = [
 def bad_input() -> list[CaseResult]:
     """Every case in one run of the converge play; smb.conf and the Samba accounts must stay as they are."""
     cases = [Case(extra, message) for extra, message in BAD_INPUT]
-    watch = {"fs1": f"sha256sum {CONFIG}; sudo pdbedit -L -w | sort; ls {ROOT}"}
+    watch = {
+        "fs1": f"sha256sum {CONFIG} /etc/telework-file-server/*.json /etc/systemd/system/tw-*; "
+        f"sudo pdbedit -L -w | sort; ls {ROOT}"
+    }
     return bad_input_batch("converge.yml", cases, watch=watch)
 
 
