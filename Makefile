@@ -42,7 +42,7 @@ ARTIFACTS ?= $(CURDIR)/artifacts
 
 # Debian packages the controller machine needs (the lab engine and its package proxy).
 APT_PACKAGES := debootstrap systemd-container nftables apt-cacher-ng iproute2 openssh-client \
-	util-linux python3-venv git make qrencode
+	util-linux python3-venv git make qrencode rsync
 
 .PHONY: help root-check setup python-setup lab lab-up converge staff status down test docs lint unit engine-test molecule lab-test bench-lab bench-lynis bench-log bench-rdp bench-converge collection ee-context runner-converge clean
 
@@ -52,7 +52,7 @@ help: ## List the targets
 root-check:
 	@if [ "$$(id -u)" != 0 ]; then echo "make: the lab needs root (bridges, mounts, namespaces): run 'sudo make $(MAKECMDGOALS)'" >&2; exit 1; fi
 
-$(VENV)/.apt-done:
+$(VENV)/.apt-done: Makefile
 	@$(MAKE) --no-print-directory root-check
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \

@@ -61,3 +61,22 @@ def test_tw13_the_desktop_is_refused_another_departments_share(desktop: Host) ->
     assert smb(desktop, "somu", "ls").rc == 0  # positive control
     other = smb(desktop, "zaimu", "ls")
     assert other.rc != 0 and "NT_STATUS_ACCESS_DENIED" in other.stdout, other.stdout
+
+
+EICAR = r"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+
+
+def test_tw12_a_test_virus_saved_from_a_desktop_is_quarantined_and_the_finding_is_on_the_log_server(
+    desktop: Host,
+) -> None:
+    """The lab's signatures are the inventory's own (inventories/lab/group_vars/file_server.yml: EICAR)."""
+    name = f"e2e-av-{uuid.uuid4().hex[:10]}"
+    desktop.run_test(f"printf %s {shlex.quote(EICAR)} > /tmp/{name}.com; echo clean > /tmp/{name}.txt")
+    saved = smb(desktop, "somu", f"put /tmp/{name}.com {name}.com; put /tmp/{name}.txt {name}.txt")
+    assert saved.rc == 0, saved.stdout
+    fs1 = get_host("fs1")
+    fs1.run_test("sudo systemctl start tw-malware-scan.service")  # as its nightly timer does
+    line = stored(f"path={name}.com")
+    assert f"malware found share=somu path={name}.com signature=TW-Lab-EICAR.UNOFFICIAL quarantined=" in line, line
+    listing = smb(desktop, "somu", f"ls {name}*").stdout
+    assert f"{name}.txt" in listing and f"{name}.com" not in listing, listing  # the clean file beside it stays

@@ -117,7 +117,10 @@ def take(config: dict[str, Any], now: dt.datetime) -> None:
             shutil.rmtree(leftover)
         previous = snapshots(root, share)
         partial = folder / (INCOMPLETE + name)
+        # --modify-window=-1: times compared to the nanosecond (the default, whole seconds, would take a
+        # file changed within the second of the last snapshot, at the same size, for unchanged).
         argv = [RSYNC, "--archive", "--hard-links", "--acls", "--xattrs", "--numeric-ids", "--delete"]
+        argv += ["--modify-window=-1"]
         argv += [f"--exclude=/{pattern}" for pattern in config.get("exclude", [])]
         if previous:
             argv.append(f"--link-dest={folder / previous[-1]}")
