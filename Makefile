@@ -90,8 +90,9 @@ down: ## Stop every lab and remove everything it made on this machine
 	$(BIN)/python -m lab down --all
 
 test: setup ## Run every test tier: lint, unit, engine, Molecule (Debian 13 and 12), lab end to end; prints each tier's time
-	@# the engine tier alone, then the Molecule matrix beside lint, unit and the lab tier in turn
-	@# (separate labs; each output is printed when its tier ends), then the time of every tier.
+	@# the engine tier with lint and unit beside it (they boot no lab), then the Molecule matrix
+	@# beside the lab tier (separate labs; each output is printed when its tier ends), then the
+	@# time of every tier.
 	$(BIN)/python tests/tiers.py
 
 docs: python-setup ## Regenerate the docs made from the code: role variable tables, defaults comments, docs/controls.md

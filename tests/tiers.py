@@ -2,12 +2,15 @@
 
     .venv/bin/python tests/tiers.py [--only static unit engine role site]
 
-Tiers run as `make <target>`. First the engine tier alone (`make engine-test`): its last test
-takes every lab of the machine down and checks that nothing is left, which it can only observe
-when no other lab is up. Then two lanes start together:
+Tiers run as `make <target>`. First the engine tier (`make engine-test`), with no other lab
+up: its last test takes every lab of the machine down and checks that nothing is left, which it
+can only observe when no other lab is up. Two lanes run:
 
-  role lane:  role (the Molecule matrix, `make molecule`), the longest tier by far;
-  check lane: static (`make lint`), unit, then site (`make lab-test`), one after the other.
+  check lane: static (`make lint`), unit, then site (`make lab-test`), one after the other;
+              static and unit use no lab, so they start at once, beside the engine tier (which
+              waits on hosts booting much of its time); site waits for the engine tier to end;
+  role lane:  role (the Molecule matrix, `make molecule`), the longest tier by far, started as
+              soon as the engine tier has ended.
 
 The role tier is the critical path, so it does not wait for the short tiers: they run beside it
 on the same machine (their labs are separate: `mol-*` for Molecule, `site` for the site tier).
@@ -45,6 +48,8 @@ LOGS = Path(os.environ.get("TIERS_LOG_DIR", ROOT / "artifacts" / "tiers"))
 FIRST = [("engine", "engine-test")]
 CHECK_LANE = [("static", "lint"), ("unit", "unit"), ("site", "lab-test")]
 ROLE_LANE = [("role", "molecule")]
+# Tiers that boot labs: they start only once the engine tier has ended (static and unit boot none).
+AFTER_ENGINE = {"site", "role"}
 # A failure of these stops the run; the site tier's does not stop the role tier.
 FAIL_FAST = {"static", "unit", "engine"}
 ALL = [name for name, _ in FIRST + CHECK_LANE + ROLE_LANE]
@@ -69,6 +74,7 @@ class Tiers:
         self.lock = threading.Lock()
         self.running: dict[str, subprocess.Popen[bytes]] = {}
         self.stopping = threading.Event()
+        self.engine_done = threading.Event()
         self.outcomes: list[Outcome] = []
 
     def run(self, tier: str, target: str) -> Outcome:
@@ -115,6 +121,8 @@ class Tiers:
 
     def _lane(self, tiers: list[tuple[str, str]]) -> None:
         for tier, target in tiers:
+            if tier in AFTER_ENGINE:
+                self.engine_done.wait()
             if self.stopping.is_set():
                 return
             outcome = self.run(tier, target)
@@ -150,10 +158,18 @@ def main() -> int:
     os.environ["MOLECULE_ALONE_FLAG"] = str(ALONE_FLAG)
     started = time.monotonic()
     tiers = Tiers(started)
-    tiers.lane([t for t in FIRST if t[0] in args.only])
+    first = [t for t in FIRST if t[0] in args.only]
     role_lane = [t for t in ROLE_LANE if t[0] in args.only]
     check_lane = [t for t in CHECK_LANE if t[0] in args.only]
-    threads = [threading.Thread(target=tiers.lane, args=(role_lane,))] if role_lane else []
+
+    def engine_then_release() -> None:
+        try:
+            tiers.lane(first)
+        finally:
+            tiers.engine_done.set()
+
+    threads = [threading.Thread(target=engine_then_release)]
+    threads += [threading.Thread(target=tiers.lane, args=(role_lane,))] if role_lane else []
     threads += [threading.Thread(target=tiers.lane, args=(check_lane, ALONE_FLAG))] if check_lane else []
     if not check_lane:
         ALONE_FLAG.touch()
@@ -164,6 +180,7 @@ def main() -> int:
             t.join()
     except KeyboardInterrupt:
         tiers.stop_all("interrupted")
+        tiers.engine_done.set()
         for t in threads:
             t.join()
     print(summary(tiers.outcomes, time.monotonic() - started), flush=True)

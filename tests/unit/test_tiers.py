@@ -16,7 +16,7 @@ FAKE_MAKE = """#!/bin/sh
 target="$2"
 echo "start $target $(date +%s.%N)" >> "$EVENTS"
 [ -e "$MOLECULE_ALONE_FLAG" ] && echo "alone-at-start $target" >> "$EVENTS"
-case " $SLOW " in *" $target "*) sleep 3;; *) sleep 0.3;; esac
+case " $SLOWER " in *" $target "*) sleep 6;; *) case " $SLOW " in *" $target "*) sleep 3;; *) sleep 0.3;; esac;; esac
 [ -e "$MOLECULE_ALONE_FLAG" ] && echo "alone-at-end $target" >> "$EVENTS"
 echo "end $target $(date +%s.%N)" >> "$EVENTS"
 case " $FAIL " in *" $target "*) echo "$target broke"; exit 2;; esac
@@ -24,7 +24,9 @@ echo "$target fine"
 """
 
 
-def run(tmp_path: Path, fail: str = "", slow: str = "molecule") -> tuple[subprocess.CompletedProcess[str], list[str]]:
+def run(
+    tmp_path: Path, fail: str = "", slow: str = "molecule", slower: str = ""
+) -> tuple[subprocess.CompletedProcess[str], list[str]]:
     make = tmp_path / "make"
     make.write_text(FAKE_MAKE)
     make.chmod(0o755)
@@ -35,6 +37,7 @@ def run(tmp_path: Path, fail: str = "", slow: str = "molecule") -> tuple[subproc
         "EVENTS": str(events),
         "FAIL": fail,
         "SLOW": slow,
+        "SLOWER": slower,
         "TIERS_LOG_DIR": str(tmp_path / "logs"),
     }
     proc = subprocess.run(
@@ -48,13 +51,17 @@ def order(lines: list[str]) -> list[str]:
     return [" ".join(line.split()[:2]) for line in lines]
 
 
-def test_engine_runs_alone_then_the_role_tier_runs_beside_the_others(tmp_path: Path) -> None:
-    proc, lines = run(tmp_path)
+def test_lint_and_unit_run_beside_the_engine_and_the_lab_tiers_wait_for_it(tmp_path: Path) -> None:
+    proc, lines = run(tmp_path, slow="molecule engine-test")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     seq = order(lines)
-    assert seq[:2] == ["start engine-test", "end engine-test"]
-    # The role tier (slow) starts before lint ends and ends after the site tier.
-    assert seq.index("start molecule") < seq.index("end lint")
+    assert seq[0] in ("start engine-test", "start lint")
+    # static and unit boot no lab: they run while the (slow) engine tier does...
+    assert seq.index("start engine-test") < seq.index("end lint") < seq.index("end unit") < seq.index("end engine-test")
+    # ...while the tiers that boot labs start only once it has ended.
+    assert seq.index("end engine-test") < seq.index("start molecule")
+    assert seq.index("end engine-test") < seq.index("start lab-test")
+    # The role tier (slow) ends after the site tier; the check lane keeps its order.
     assert seq.index("end lab-test") < seq.index("end molecule")
     assert seq.index("end lint") < seq.index("start unit") < seq.index("end unit") < seq.index("start lab-test")
     for tier in ("engine", "static", "unit", "site", "role"):
@@ -77,7 +84,8 @@ def test_the_role_tier_is_told_when_it_has_the_machine_to_itself(tmp_path: Path)
 
 @pytest.mark.parametrize("broken", ["lint", "unit"])
 def test_a_failed_short_tier_ends_the_role_tier_and_skips_the_site_tier(tmp_path: Path, broken: str) -> None:
-    proc, lines = run(tmp_path, fail=broken, slow="molecule")
+    # the broken tier fails once the role tier is under way (it starts when the engine tier ends)
+    proc, lines = run(tmp_path, fail=broken, slow=broken, slower="molecule")
     assert proc.returncode == 1
     seq = order(lines)
     assert "start molecule" in seq and "end molecule" not in seq  # ended, not waited for
@@ -87,11 +95,14 @@ def test_a_failed_short_tier_ends_the_role_tier_and_skips_the_site_tier(tmp_path
     assert "not run because an earlier tier failed:" in proc.stdout and proc.stdout.rstrip().endswith("site")
 
 
-def test_a_failed_engine_tier_runs_nothing_else(tmp_path: Path) -> None:
-    proc, lines = run(tmp_path, fail="engine-test")
+def test_a_failed_engine_tier_starts_no_lab_tier_and_ends_the_short_ones(tmp_path: Path) -> None:
+    proc, lines = run(tmp_path, fail="engine-test", slow="lint")
     assert proc.returncode == 1
-    assert order(lines) == ["start engine-test", "end engine-test"]
-    assert "FAIL  engine" in proc.stdout
+    seq = order(lines)
+    assert "end engine-test" in seq  # positive control: the engine tier ran (and failed)
+    assert "start lint" in seq and "end lint" not in seq  # ended, not waited for
+    assert not [e for e in seq if e.split()[1] in ("unit", "molecule", "lab-test")]
+    assert "FAIL  engine" in proc.stdout and "STOP  static" in proc.stdout
 
 
 def test_a_failed_site_tier_lets_the_role_tier_finish(tmp_path: Path) -> None:
