@@ -2,7 +2,7 @@
 
     .venv/bin/python molecule/matrix.py --jobs 2 [--scenarios a b] [--distros debian13 debian12]
                                         [--strategy debian12=linear]
-                                        [--jobs-when-alone 3 --alone-flag PATH]
+                                        [--jobs-when-alone 4 --alone-flag PATH]
 
 Each run gets its own Molecule ephemeral directory (so the Debian 13 and 12 runs of one scenario
 never share instance files) and its own lab (`mol-<scenario>-<distro>`), so runs are
