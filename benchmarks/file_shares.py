@@ -35,11 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml  # type: ignore[import-untyped]
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from lab.settings import load
-from lab.state import all_states
+from nsenter_host import Host, find_hosts
 
 ROOT = Path(__file__).resolve().parents[1]
 LAB = "mol-file-server-debian13"
@@ -50,31 +46,8 @@ CONFIG = "/etc/samba/smb.conf"
 WORK = "/var/tmp/tw-bench"
 
 
-class Host:
-    """A lab host reached with nsenter (no SSH in the measured path)."""
-
-    def __init__(self, name: str, pid: int) -> None:
-        self.name, self.pid = name, pid
-
-    def argv(self, *command: str) -> list[str]:
-        return ["nsenter", "-t", str(self.pid), "-a", *command]
-
-    def sh(self, script: str, check: bool = True) -> str:
-        proc = subprocess.run(self.argv("sh", "-c", script), capture_output=True, text=True, check=False)
-        if check and proc.returncode != 0:
-            raise RuntimeError(f"{self.name}: {script!r} failed: {(proc.stderr or proc.stdout).strip()[-600:]}")
-        return proc.stdout
-
-    def popen(self, script: str) -> subprocess.Popen[str]:
-        return subprocess.Popen(self.argv("sh", "-c", script), stdin=subprocess.PIPE, text=True)
-
-
 def hosts() -> tuple[Host, Host]:
-    for state in all_states(load()):
-        if state.name == LAB:
-            found = {h.name: h for h in state.hosts.values()}
-            return Host("fs1", found["fs1"].leader_pid), Host("client1", found["client1"].leader_pid)
-    raise SystemExit(f"lab {LAB} is not up: run `MOLECULE_DISTRO=debian13 molecule converge -s file_server` first")
+    return find_hosts(LAB, ("fs1", "client1"), "MOLECULE_DISTRO=debian13 molecule converge -s file_server")
 
 
 def smb(user: str, commands: str) -> str:

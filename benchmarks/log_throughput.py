@@ -32,10 +32,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from lab.settings import load
-from lab.state import all_states
+from nsenter_host import Host, find_hosts
 
 ROOT = Path(__file__).resolve().parents[1]
 STORE = "/var/log/remote"
@@ -52,34 +49,6 @@ tail = (" " + payload).encode()
 for i in range(1, n + 1):
     s.send(prefix + str(i).encode() + tail)
 """
-
-
-class Host:
-    """A lab host reached with nsenter (no SSH in the measured path)."""
-
-    def __init__(self, name: str, pid: int) -> None:
-        self.name = name
-        self.pid = pid
-
-    def argv(self, *command: str) -> list[str]:
-        return ["nsenter", "-t", str(self.pid), "-a", *command]
-
-    def sh(self, script: str, check: bool = True) -> str:
-        proc = subprocess.run(self.argv("sh", "-c", script), capture_output=True, text=True, check=False)
-        if check and proc.returncode != 0:
-            raise RuntimeError(f"{self.name}: {script!r} failed: {proc.stderr.strip()}")
-        return proc.stdout
-
-
-def find_hosts(lab: str, server: str, client: str) -> tuple[Host, Host]:
-    for state in all_states(load()):
-        if state.name == lab:
-            hosts = {h.name: h for h in state.hosts.values()}
-            missing = [n for n in (server, client) if n not in hosts]
-            if missing:
-                raise SystemExit(f"lab {lab} has no host {missing[0]}")
-            return Host(server, hosts[server].leader_pid), Host(client, hosts[client].leader_pid)
-    raise SystemExit(f"lab {lab} is not up: run `MOLECULE_DISTRO=... molecule converge -s log_server` first")
 
 
 def reconfigure(server: Host, client: Host, window: int | None, server_ack: str | None) -> None:
@@ -157,7 +126,9 @@ def main() -> int:
     if os.geteuid() != 0:
         raise SystemExit("run as root (nsenter into the lab hosts)")
 
-    server, client = find_hosts(args.lab, args.server, args.client)
+    server, client = find_hosts(
+        args.lab, (args.server, args.client), "MOLECULE_DISTRO=... molecule converge -s log_server"
+    )
     reconfigure(server, client, args.window, args.server_ack)
     window = re.search(r'windowSize="(\d+)"', client.sh("cat /etc/rsyslog.conf"))
     ack = "write" if 'queue.type="Direct"' in server.sh("cat /etc/rsyslog.d/50-log-server.conf") else "memory"
