@@ -2,6 +2,7 @@
 
     sudo .venv/bin/python benchmarks/converge.py [--strategies mitogen_linear linear]
                                                  [--noop-runs 3] [--staff-runs 3] [--skip-fresh]
+                                                 [--warm-plugins on|off|both]
 
 For each strategy, in one run of this script:
   1. fresh: the lab site is taken down and booted again from the cached image (bare hosts), then
@@ -11,7 +12,10 @@ For each strategy, in one run of this script:
   3. staff: the revocation fast path, `site.yml --tags staff`, with one active teleworker set to
      `disabled` (a changed run, checked), then with the list as it is (restoring them);
      --staff-runs pairs, medians.
-Prints a table and writes artifacts/bench/converge.json. The package proxy's cache should be
+`--warm-plugins both` measures each strategy with and without the callback
+telework.platform.warm_plugins (ansible/ansible.cfg enables it), one after the other; every run
+records its wall time and the controller's CPU time (ansible-playbook and every process it
+forked). Prints a table and writes artifacts/bench/converge.json. The package proxy's cache should be
 warm (a `make lab` before), or the first fresh converge also measures downloads from Debian.
 The lab site is left up and converged with the last strategy.
 """
@@ -22,6 +26,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -47,6 +52,12 @@ class Run:
     seconds: float
     changed: dict[str, int]
     roles: dict[str, float] = field(default_factory=dict)
+    cpu_seconds: float = 0.0  # controller: user + system of ansible-playbook and its children
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def python() -> str:
@@ -57,19 +68,20 @@ def ansible_playbook() -> str:
     return str(Path(sys.executable).parent / "ansible-playbook")
 
 
-def converge(strategy: str, *args: str, log: Path) -> Run:
+def run_site(strategy: str, *args: str, log: Path, warm: bool = True) -> Run:
+    callbacks = "ansible.posix.profile_roles" + (",telework.platform.warm_plugins" if warm else "")
     env = dict(
         os.environ,
         ANSIBLE_CONFIG=str(ROOT / "ansible" / "ansible.cfg"),
         ANSIBLE_STRATEGY=strategy,
-        ANSIBLE_CALLBACKS_ENABLED="ansible.posix.profile_roles",
+        ANSIBLE_CALLBACKS_ENABLED=callbacks,
         ANSIBLE_FORCE_COLOR="0",
         NO_COLOR="1",
     )
     argv = [ansible_playbook(), "-i", "inventories/lab", "ansible/site.yml", *args]
-    started = time.monotonic()
+    started, cpu = time.monotonic(), children_cpu()
     proc = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
-    took = time.monotonic() - started
+    took, cpu = time.monotonic() - started, children_cpu() - cpu
     log.write_text(proc.stdout + proc.stderr)
     changed: dict[str, int] = {}
     roles: dict[str, float] = {}
@@ -82,7 +94,7 @@ def converge(strategy: str, *args: str, log: Path) -> Run:
             roles[r["role"]] = float(r["seconds"])
     if proc.returncode != 0 or not changed:
         raise SystemExit(f"bench: {strategy} run exited {proc.returncode}; see {log}")
-    return Run(round(took, 1), changed, roles)
+    return Run(round(took, 1), changed, roles, round(cpu, 1))
 
 
 def lab(*args: str) -> None:
@@ -103,25 +115,32 @@ def median_roles(runs: list[Run]) -> dict[str, float]:
     return {n: round(statistics.median(run.roles.get(n, 0.0) for run in runs), 1) for n in names}
 
 
-def bench(strategy: str, noop_runs: int, staff_runs: int, fresh: bool, logs: Path) -> dict[str, Any]:
-    result: dict[str, Any] = {"strategy": strategy}
+def bench(strategy: str, noop_runs: int, staff_runs: int, fresh: bool, logs: Path, warm: bool = True) -> dict[str, Any]:
+    label = strategy if warm else f"{strategy}, no warm_plugins"
+    result: dict[str, Any] = {"strategy": label, "warm_plugins": warm}
+    tag = strategy if warm else f"{strategy}-nowarm"
+
+    def converge(*args: str, log: Path) -> Run:
+        return run_site(strategy, *args, log=log, warm=warm)
+
     if fresh:
         lab("down")
         started = time.monotonic()
         lab("up")
         result["up_seconds"] = round(time.monotonic() - started, 1)
-        run = converge(strategy, log=logs / f"{strategy}-fresh.log")
+        run = converge(log=logs / f"{tag}-fresh.log")
         result["fresh"] = asdict(run)
-        print(f"bench: {strategy} fresh converge {run.seconds:.0f} s", flush=True)
+        print(f"bench: {label} fresh converge {run.seconds:.0f} s", flush=True)
     noops = []
     for i in range(noop_runs):
-        run = converge(strategy, log=logs / f"{strategy}-noop-{i}.log")
+        run = converge(log=logs / f"{tag}-noop-{i}.log")
         if any(run.changed.values()):
-            raise SystemExit(f"bench: {strategy} no-op run {i} changed {run.changed}; see {logs}")
+            raise SystemExit(f"bench: {label} no-op run {i} changed {run.changed}; see {logs}")
         noops.append(run)
-        print(f"bench: {strategy} no-op run {i + 1}/{noop_runs} {run.seconds:.0f} s", flush=True)
+        print(f"bench: {label} no-op run {i + 1}/{noop_runs} {run.seconds:.0f} s", flush=True)
     if noops:
         result["noop_median_seconds"] = statistics.median(r.seconds for r in noops)
+        result["noop_median_cpu_seconds"] = statistics.median(r.cpu_seconds for r in noops)
         result["noop_runs"] = [r.seconds for r in noops]
         result["noop_median_roles"] = median_roles(noops)
     revoke, restore = [], []
@@ -130,13 +149,13 @@ def bench(strategy: str, noop_runs: int, staff_runs: int, fresh: bool, logs: Pat
         json.dump(extra, fh, ensure_ascii=False)
     try:
         for i in range(staff_runs):
-            run = converge(strategy, "--tags", "staff", "-e", f"@{fh.name}", log=logs / f"{strategy}-revoke-{i}.log")
+            run = converge("--tags", "staff", "-e", f"@{fh.name}", log=logs / f"{tag}-revoke-{i}.log")
             if not any(run.changed.values()):
                 raise SystemExit(f"bench: disabling {victim} changed nothing; see {logs}")
             revoke.append(run)
-            restore.append(converge(strategy, "--tags", "staff", log=logs / f"{strategy}-restore-{i}.log"))
+            restore.append(converge("--tags", "staff", log=logs / f"{tag}-restore-{i}.log"))
             print(
-                f"bench: {strategy} staff run {i + 1}/{staff_runs}: revoke {revoke[-1].seconds:.0f} s, "
+                f"bench: {label} staff run {i + 1}/{staff_runs}: revoke {revoke[-1].seconds:.0f} s, "
                 f"restore {restore[-1].seconds:.0f} s",
                 flush=True,
             )
@@ -146,6 +165,7 @@ def bench(strategy: str, noop_runs: int, staff_runs: int, fresh: bool, logs: Pat
         result["staff_user"] = victim
         result["staff_revoke_median_seconds"] = statistics.median(r.seconds for r in revoke)
         result["staff_restore_median_seconds"] = statistics.median(r.seconds for r in restore)
+        result["staff_revoke_median_cpu_seconds"] = statistics.median(r.cpu_seconds for r in revoke)
     return result
 
 
@@ -159,8 +179,10 @@ def table(results: list[dict[str, Any]]) -> str:
         ("fresh converge (bare hosts)", *[f"{r['fresh']['seconds']:.0f} s" if "fresh" in r else "-" for r in results])
     )
     add("no-op rerun, median", "noop_median_seconds")
+    add("no-op rerun, controller CPU, median", "noop_median_cpu_seconds")
     add("staff run: disable one user, median", "staff_revoke_median_seconds")
     add("staff run: list unchanged, median", "staff_restore_median_seconds")
+    add("staff run: disable, controller CPU, median", "staff_revoke_median_cpu_seconds")
     roles = sorted({n for r in results for n in r.get("noop_median_roles", {})})
     for n in roles:
         rows.append((f"  no-op: {n}", *[f"{r.get('noop_median_roles', {}).get(n, 0):.1f} s" for r in results]))
@@ -177,6 +199,12 @@ def main() -> int:
     p.add_argument("--noop-runs", type=int, default=3)
     p.add_argument("--staff-runs", type=int, default=3)
     p.add_argument("--skip-fresh", action="store_true", help="measure no-op and staff runs on the site as it is")
+    p.add_argument(
+        "--warm-plugins",
+        choices=("on", "off", "both"),
+        default="on",
+        help="with the callback telework.platform.warm_plugins (on, as ansible.cfg has it), without, or both",
+    )
     args = p.parse_args()
     unknown = [s for s in args.strategies if s not in STRATEGIES]
     if unknown:
@@ -186,7 +214,12 @@ def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     logs = OUT / "converge-logs"
     logs.mkdir(exist_ok=True)
-    results = [bench(s, args.noop_runs, args.staff_runs, not args.skip_fresh, logs) for s in args.strategies]
+    warm = {"on": [True], "off": [False], "both": [True, False]}[args.warm_plugins]
+    results = [
+        bench(s, args.noop_runs, args.staff_runs, not args.skip_fresh, logs, warm=w)
+        for s in args.strategies
+        for w in warm
+    ]
     doc = {"machine": {"cpus": os.cpu_count()}, "results": results}
     (OUT / "converge.json").write_text(json.dumps(doc, indent=2))
     print("\n" + table(results))

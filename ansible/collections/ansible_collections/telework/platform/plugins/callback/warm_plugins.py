@@ -1,0 +1,1 @@
+../../../../../../plugins/callback/warm_plugins.py
