@@ -106,9 +106,9 @@ def cmd_image(args: argparse.Namespace, settings: Settings) -> int:
         engine = Engine(settings, _log)
         with machine_lock(settings):
             engine.prepare_machine()
-            for r in args.releases or ["trixie", "bookworm"]:
-                path = image.ensure_image(normalise_release(r, "release"), settings, _log)
-                print(path)
+        for r in args.releases or ["trixie", "bookworm"]:  # each image under its own lock
+            path = image.ensure_image(normalise_release(r, "release"), settings, _log)
+            print(path)
     elif args.action == "list":
         for p in image.list_images(settings):
             current = " (current)" if p.name == image.image_id(p.name.split("-")[0], settings) else ""

@@ -36,6 +36,15 @@ class Engine:
     # ----------------------------------------------------------------- up
     def up(self, spec: LabSpec, timeout: float = 120) -> LabState:
         started = time.monotonic()
+        # A missing image is built before the machine lock is taken (it has a lock of its own):
+        # building one took 200 s on a cold package cache, and while it held the machine lock
+        # every other lab's up and down waited (the site tier and the first Molecule runs of the
+        # other release, at the start of `make test`).
+        if not all(image.is_built(image.image_path(r, self.settings)) for r in spec.releases()):
+            with machine_lock(self.settings):
+                self.prepare_machine()
+            for release in spec.releases():
+                image.ensure_image(release, self.settings, self.log)
         with machine_lock(self.settings):
             state, created, kept = self._up_locked(spec)
         # Waiting for the new hosts to boot changes nothing on the machine: other labs' up and

@@ -8,6 +8,7 @@ builds a new image; unchanged, the cached one is used.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -72,19 +73,29 @@ def is_built(path: Path) -> bool:
 def ensure_image(release: str, settings: Settings, log: Callable[[str], None]) -> Path:
     """Return the cached image for this release and recipe, building it first if needed.
 
-    The caller holds the lab lock, so two builds of one image never run at once.
+    Each image has a lock of its own (<images>/.<id>.lock): two labs that want one image build it
+    once, and the build (minutes, on a cold package cache) does not hold the machine lock, so
+    other labs' `up` and `down` go on meanwhile. The package proxy must be running
+    (`Engine.prepare_machine`).
     """
     path = image_path(release, settings)
     if is_built(path):
         return path
     settings.images.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".building")
-    log(f"building Debian {RELEASES[release]} ({release}) base image {path.name} with debootstrap")
-    started = time.monotonic()
-    build_image(release, settings, tmp)
-    tmp.replace(path)
-    log(f"image {path.name} built in {time.monotonic() - started:.0f} s")
-    return path
+    with open(settings.images / f".{path.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if is_built(path):  # built by another lab while this one waited
+                return path
+            tmp = path.with_name(path.name + ".building")
+            log(f"building Debian {RELEASES[release]} ({release}) base image {path.name} with debootstrap")
+            started = time.monotonic()
+            build_image(release, settings, tmp)
+            tmp.replace(path)
+            log(f"image {path.name} built in {time.monotonic() - started:.0f} s")
+            return path
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def build_image(release: str, settings: Settings, dest: Path) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 
 from ansible.utils.display import Display
 
-from ansible.plugins.callback import CallbackBase
+from ansible.plugins.callback import CallbackBase  # type: ignore[attr-defined]
 
 DOCUMENTATION = r"""
 name: warm_plugins
@@ -70,7 +70,7 @@ def warm(collections: list[str]) -> None:
         pass
 
 
-class CallbackModule(CallbackBase):
+class CallbackModule(CallbackBase):  # type: ignore[misc]
     CALLBACK_VERSION = 2.0
     CALLBACK_TYPE = "aggregate"
     CALLBACK_NAME = "telework.platform.warm_plugins"
