@@ -8,7 +8,6 @@ builds a new image; unchanged, the cached one is used.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
@@ -22,6 +21,7 @@ from lab.commands import run
 from lab.errors import LabError
 from lab.settings import Settings
 from lab.spec import RELEASES
+from lab.state import file_lock
 
 MIRROR = "http://deb.debian.org/debian"
 SECURITY_MIRROR = "http://deb.debian.org/debian-security"
@@ -81,21 +81,16 @@ def ensure_image(release: str, settings: Settings, log: Callable[[str], None]) -
     path = image_path(release, settings)
     if is_built(path):
         return path
-    settings.images.mkdir(parents=True, exist_ok=True)
-    with open(settings.images / f".{path.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            if is_built(path):  # built by another lab while this one waited
-                return path
-            tmp = path.with_name(path.name + ".building")
-            log(f"building Debian {RELEASES[release]} ({release}) base image {path.name} with debootstrap")
-            started = time.monotonic()
-            build_image(release, settings, tmp)
-            tmp.replace(path)
-            log(f"image {path.name} built in {time.monotonic() - started:.0f} s")
+    with file_lock(settings.images / f".{path.name}.lock"):
+        if is_built(path):  # built by another lab while this one waited
             return path
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+        tmp = path.with_name(path.name + ".building")
+        log(f"building Debian {RELEASES[release]} ({release}) base image {path.name} with debootstrap")
+        started = time.monotonic()
+        build_image(release, settings, tmp)
+        tmp.replace(path)
+        log(f"image {path.name} built in {time.monotonic() - started:.0f} s")
+        return path
 
 
 def build_image(release: str, settings: Settings, dest: Path) -> None:

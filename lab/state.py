@@ -87,12 +87,17 @@ def all_states(settings: Settings) -> list[LabState]:
 
 
 @contextlib.contextmanager
-def machine_lock(settings: Settings) -> Iterator[None]:
-    """One engine at a time changes the machine (Molecule and `make lab` may run side by side)."""
-    settings.home.mkdir(parents=True, exist_ok=True)
-    with open(settings.lock_file, "w") as fh:
+def file_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock on path (created, with its directory), held for the block."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def machine_lock(settings: Settings) -> contextlib.AbstractContextManager[None]:
+    """One engine at a time changes the machine (Molecule and `make lab` may run side by side)."""
+    return file_lock(settings.lock_file)

@@ -28,24 +28,20 @@ from ansible.plugins.loader import action_loader, filter_loader, init_plugin_loa
 init_plugin_loader([])
 ours = "ansible_collections.telework.platform.plugins.filter.baseline_net"
 general = "ansible_collections.community.general.plugins.filter.counter"
-before = {
-    "builtin_filters": len(filter_loader._cached_non_collection_wrappers),
-    "builtin_tests": len(test_loader._cached_non_collection_wrappers),
-    "ours": ours in sys.modules,
-    "general": general in sys.modules,
-    "template_action": "ansible.plugins.action.template" in sys.modules,
-}
+def loaded():
+    return {
+        "builtin_filters": len(filter_loader._cached_non_collection_wrappers),
+        "builtin_tests": len(test_loader._cached_non_collection_wrappers),
+        "ours": ours in sys.modules,
+        "general": general in sys.modules,
+        "template_action": "ansible.plugins.action.template" in sys.modules,
+    }
+before = loaded()
 spec = importlib.util.spec_from_file_location("warm_plugins", sys.argv[1])
 module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)
 module.warm(["telework.platform", "community.general", "no.such_collection"])
-after = {
-    "builtin_filters": len(filter_loader._cached_non_collection_wrappers),
-    "builtin_tests": len(test_loader._cached_non_collection_wrappers),
-    "ours": ours in sys.modules,
-    "general": general in sys.modules,
-    "template_action": "ansible.plugins.action.template" in sys.modules,
-}
+after = loaded()
 print(json.dumps({"before": before, "after": after}))
 """
 
