@@ -2,7 +2,8 @@
 
 fs1 runs Samba (role file_server) with the shares of the scenario's staff list: one per department
 (somu, zaimu) and a ward-wide share (kyotsu: General Affairs writes, telework members read).
-client1 stands for a remote desktop. Every verdict is read from the server itself (its files,
+client1 stands for a remote desktop: smbclient, and the desktops' own client path (GVfs, mounted
+at session start with the login's password by remote_desktop's file_shares). Every verdict is read from the server itself (its files,
 smbstatus, its journal) or from what the client could and could not do, never from the role's
 own report. Every user's password is the lab's "Tw-Lab-Passw0rd!" (molecule.yml holds its NT hash).
 """
@@ -199,6 +200,84 @@ def test_tw13_a_disabled_user_of_the_list_has_no_samba_account(client: Host, ser
 
 
 # --- the protocol (TW-08) ---
+
+
+# --- the desktops' own client path (remote_desktop's file_shares: GVfs with the login's password) ---
+
+TOOL = "/usr/local/lib/telework-desktop/tw_file_shares.py"
+STASH = "/run/telework-shares"
+
+
+def login_password(client: Host, user: str, password: str = PASSWORD) -> None:
+    """What xrdp-sesman's PAM stack does once pam_unix accepted a password (pam_exec expose_authtok: password, NUL)."""
+    client.run_test(f"printf '%s\\0' {shlex.quote(password)} | sudo env PAM_TYPE=auth PAM_USER={user} {TOOL} stash")
+
+
+def desktop_session(client: Host, user: str, then: str) -> str:
+    """A desktop session's start as user: its own D-Bus (GVfs lives there), the autostart's mount, then `then`."""
+    script = f"{TOOL} mount; echo mount-rc=$?; {then}"
+    return str(client.run(f"cd /tmp && sudo runuser -u {user} -- dbus-run-session -- sh -c {shlex.quote(script)} 2>&1").stdout)
+
+
+def test_tw13_the_desktops_client_mounts_the_users_shares_with_the_login_password(client: Host, server: Host) -> None:
+    name = f"gvfs-{uuid.uuid4().hex[:8]}.txt"
+    since = time.time()
+    login_password(client, "sato.taro")
+    out = desktop_session(
+        client,
+        "sato.taro",
+        f"cat ~/.config/gtk-3.0/bookmarks; echo saved-through-gvfs | gio save smb://{SERVER}/somu/{name}; "
+        f"gio list smb://{SERVER}/somu/; gio mount -l 2>/dev/null",
+    )
+    assert "mount-rc=0" in out, out
+    # The shares the server lists for sato.taro (General Affairs): somu (writes) and kyotsu (reads),
+    # bookmarked for Thunar and LibreOffice's dialogs; Finance's share is neither mounted nor bookmarked.
+    assert f"smb://{SERVER}/somu/ 総務課" in out and f"smb://{SERVER}/kyotsu/ kyotsu" in out, out
+    assert f"smb://{SERVER}/zaimu/" not in out, out
+    assert name in out, out
+    saved = server.file(f"{ROOT}/somu/{name}")
+    assert saved.content_string == "saved-through-gvfs\n" and saved.group == "tw-share-somu", saved.content_string
+    assert not client.file(f"{STASH}/{client.user('sato.taro').uid}/password").exists  # taken by the session
+    mounted = client.check_output(f"sudo journalctl --since=@{since:.0f} -t tw-file-shares -o cat --no-pager")
+    assert f"share mounted user=sato.taro server={SERVER} share=somu" in mounted, mounted
+    assert "Tw-Lab-Passw0rd" not in mounted
+
+
+def test_tw13_the_desktops_client_with_a_wrong_password_mounts_nothing_and_never_prompts(client: Host) -> None:
+    login_password(client, "suzuki.hanako", "not-the-password")
+    started = time.monotonic()
+    refused = desktop_session(client, "suzuki.hanako", "gio mount -l 2>/dev/null")
+    assert "mount-rc=1" in refused and f"smb://{SERVER}/" not in refused, refused
+    assert time.monotonic() - started < 60  # refused at once: no prompt, no retry loop
+    # Positive control: the same user, the right password, their department's share.
+    login_password(client, "suzuki.hanako")
+    ok = desktop_session(client, "suzuki.hanako", "gio mount -l 2>/dev/null")
+    assert "mount-rc=0" in ok and f"smb://{SERVER}/zaimu/" in ok and f"smb://{SERVER}/somu/" not in ok, ok
+
+
+def test_the_login_password_is_kept_for_its_user_alone_and_briefly(client: Host) -> None:
+    uid = client.user("kato.mai").uid
+    path = f"{STASH}/{uid}/password"
+    login_password(client, "kato.mai")
+    kept = client.file(path)
+    assert kept.exists and kept.user == "kato.mai" and kept.mode == 0o600, path
+    assert client.file(f"{STASH}/{uid}").mode == 0o700 and client.file(STASH).mode == 0o711
+    assert kept.content_string == PASSWORD  # the password alone, without pam_exec's NUL
+    other = client.run(f"sudo runuser -u sato.taro -- cat {path}")
+    assert other.rc != 0 and "Permission denied" in other.stderr, other.stdout
+    # The timer's expiry keeps a fresh password (positive control) and deletes one older than 2 min.
+    assert client.service("tw-file-shares-expire.timer").is_enabled
+    assert client.service("tw-file-shares-expire.timer").is_running
+    client.run_test("sudo systemctl start tw-file-shares-expire.service")
+    assert client.file(path).exists
+    client.run_test(f"sudo touch -d '-3 min' {path}")
+    client.run_test("sudo systemctl start tw-file-shares-expire.service")
+    assert not client.file(path).exists
+    # A session that ends without having taken it (close_session) deletes it too.
+    login_password(client, "kato.mai")
+    assert client.file(path).exists
+    client.run_test(f"sudo env PAM_TYPE=close_session PAM_USER=kato.mai {TOOL} stash < /dev/null")
+    assert not client.file(path).exists
 
 
 def test_tw08_guest_anonymous_and_wrong_passwords_are_refused(client: Host) -> None:
@@ -437,7 +516,7 @@ def test_the_configuration_passes_testparm_and_serves_no_printers(server: Host) 
 
 
 def test_check_mode_on_a_converged_host_reports_no_change() -> None:
-    assert converge_check() == {"fs1": 0}
+    assert converge_check() == {"fs1": 0, "client1": 0}
 
 
 def test_check_mode_on_a_fresh_host_fails_no_task_and_changes_nothing(client: Host) -> None:
@@ -479,7 +558,7 @@ def bad_input() -> list[CaseResult]:
         "fs1": f"sha256sum {CONFIG} /etc/telework-file-server/*.json /etc/systemd/system/tw-*; "
         f"sudo pdbedit -L -w | sort; ls {ROOT}"
     }
-    return bad_input_batch("converge.yml", cases, watch=watch)
+    return bad_input_batch("converge.yml", cases, plays=["Converge the file server"], watch=watch)
 
 
 @pytest.mark.parametrize(("extra", "message"), BAD_INPUT)
