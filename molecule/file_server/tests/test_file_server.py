@@ -3,9 +3,10 @@
 fs1 runs Samba (role file_server) with the shares of the scenario's staff list: one per department
 (somu, zaimu) and a ward-wide share (kyotsu: General Affairs writes, telework members read).
 client1 stands for a remote desktop: smbclient, and the desktops' own client path (GVfs, mounted
-at session start with the login's password by remote_desktop's file_shares). Every verdict is read from the server itself (its files,
-smbstatus, its journal) or from what the client could and could not do, never from the role's
-own report. Every user's password is the lab's "Tw-Lab-Passw0rd!" (molecule.yml holds its NT hash).
+at session start with the login's password by remote_desktop's file_shares). Every verdict is
+read from the server itself (its files, smbstatus, its journal) or from what the client could and
+could not do, never from the role's own report. Every user's password is the lab's
+"Tw-Lab-Passw0rd!" (molecule.yml holds its NT hash).
 """
 
 from __future__ import annotations
@@ -216,7 +217,8 @@ def login_password(client: Host, user: str, password: str = PASSWORD) -> None:
 def desktop_session(client: Host, user: str, then: str) -> str:
     """A desktop session's start as user: its own D-Bus (GVfs lives there), the autostart's mount, then `then`."""
     script = f"{TOOL} mount; echo mount-rc=$?; {then}"
-    return str(client.run(f"cd /tmp && sudo runuser -u {user} -- dbus-run-session -- sh -c {shlex.quote(script)} 2>&1").stdout)
+    command = f"cd /tmp && sudo runuser -u {user} -- dbus-run-session -- sh -c {shlex.quote(script)} 2>&1"
+    return str(client.run(command).stdout)
 
 
 def test_tw13_the_desktops_client_mounts_the_users_shares_with_the_login_password(client: Host, server: Host) -> None:

@@ -183,6 +183,25 @@ def test_tw09_login_and_session_are_logged_with_user_and_source(
     assert re.search(rf"event=session user=sato.taro src={re.escape(CLIENT)} port=\d+ display=\d+", lines), lines
 
 
+def test_the_login_hands_its_password_to_the_session_alone_and_nothing_keeps_it(
+    sato: dict[str, Any], desk: testinfra.host.Host
+) -> None:
+    """File shares: xrdp-sesman's PAM stack keeps the accepted password for the session, whose autostart
+    takes it at once to mount the shares (refused here: the scenario's "file server" has nothing on 445)."""
+    assert sato.get("desktop"), sato  # positive control: the login went through this PAM stack
+    wanted = ["login password kept for the session user=sato.taro", "share list refused user=sato.taro server="]
+
+    def lines() -> str:
+        return str(desk.run(f"sudo journalctl -t tw-file-shares --since '{sato['since']}' --no-pager -o cat").stdout)
+
+    wait_for(lambda: all(w in lines() for w in wanted), 60, 2)
+    seen = lines()
+    assert all(w in seen for w in wanted), seen
+    assert PASSWORD not in seen
+    assert not desk.file(f"/run/telework-shares/{desk.user('sato.taro').uid}/password").exists
+    assert "pam_exec.so quiet expose_authtok" in desk.file("/etc/pam.d/xrdp-sesman").content_string
+
+
 def test_tw10_watermark_names_the_user_and_the_host_on_screen(
     sato: dict[str, Any], client: testinfra.host.Host
 ) -> None:
@@ -576,6 +595,7 @@ BAD_INPUT: list[tuple[dict[str, Any], str]] = [
     ({"telework_users": [{**VARS["telework_users"][0], "id": "Sato Taro"}]}, "telework_users: id must be"),
     ({"telework_users": [{**VARS["telework_users"][0], "id": "root"}]}, "reserved"),
     ({"telework_users_password_hashes": {"sato.taro": "Tw-Lab-Passw0rd!"}}, "telework_users_password_hashes"),
+    ({"remote_desktop_file_server": "fs1 shares"}, "remote_desktop_file_server must be empty or a host name"),
 ]
 
 

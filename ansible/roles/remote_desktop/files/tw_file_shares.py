@@ -25,6 +25,7 @@ written by the remote_desktop role (remote_desktop_file_server).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import pwd
@@ -57,10 +58,8 @@ def stash_path(uid: int, directory: Path = STASH_DIR) -> Path:
 
 def _safe_directory(directory: Path, owner: int, group: int, mode: int) -> None:
     """A real folder (not a link) owned by owner with mode; made if missing, refused if it is something else."""
-    try:
+    with contextlib.suppress(FileExistsError):
         directory.mkdir(mode=mode)
-    except FileExistsError:
-        pass
     info = directory.lstat()
     if not stat.S_ISDIR(info.st_mode) or info.st_uid != owner:
         if info.st_uid == os.geteuid() and stat.S_ISDIR(info.st_mode):
@@ -68,7 +67,7 @@ def _safe_directory(directory: Path, owner: int, group: int, mode: int) -> None:
         else:
             raise PermissionError(f"{directory} is not a folder owned by uid {owner}")
     if stat.S_IMODE(info.st_mode) != mode:
-        os.chmod(directory, mode, follow_symlinks=False)
+        directory.chmod(mode, follow_symlinks=False)
 
 
 def read_authtok(data: bytes) -> bytes:
@@ -93,7 +92,7 @@ def stash(user: str, password: bytes, directory: Path = STASH_DIR) -> Path | Non
         os.write(fd, password)
     finally:
         os.close(fd)
-    os.replace(temporary, target)
+    temporary.replace(target)
     return target
 
 
@@ -119,16 +118,16 @@ def expire(directory: Path = STASH_DIR, now: float | None = None, max_age: float
     return gone
 
 
-def pam_main(environ: dict[str, str], stdin: Any) -> int:
+def pam_main(environ: dict[str, str], stdin: Any, directory: Path = STASH_DIR) -> int:
     """pam_exec's call: auth keeps the password, close_session drops it. Never fails the login."""
     kind, user = environ.get("PAM_TYPE", ""), environ.get("PAM_USER", "")
     try:
         if not user:
             return 0
         if kind == "auth":
-            if stash(user, read_authtok(stdin.read(MAX_PASSWORD + 1))) is not None:
+            if stash(user, read_authtok(stdin.read(MAX_PASSWORD + 1)), directory) is not None:
                 log(syslog.LOG_INFO, f"login password kept for the session user={user}")
-        elif kind == "close_session" and forget(user):
+        elif kind == "close_session" and forget(user, directory):
             log(syslog.LOG_INFO, f"unused login password dropped user={user}")
     except (OSError, KeyError) as error:
         log(syslog.LOG_WARNING, f"could not keep the login password user={user} error={error}")
@@ -178,7 +177,7 @@ def write_bookmarks(home: Path, server: str, shares: Iterable[tuple[str, str]]) 
     existing = path.read_text(encoding="utf-8") if path.exists() else ""
     temporary = path.with_name(f".bookmarks.{os.getpid()}")
     temporary.write_text(merge_bookmarks(existing, server, shares), encoding="utf-8")
-    os.replace(temporary, path)
+    temporary.replace(path)
     return path
 
 
@@ -239,9 +238,7 @@ class Gvfs:
     def mount(self, uri: str) -> None:
         location = self.gio.File.new_for_uri(uri)
         outcome = self._wait(
-            lambda done: location.mount_enclosing_volume(
-                self.gio.MountMountFlags.NONE, self._operation(), None, done
-            )
+            lambda done: location.mount_enclosing_volume(self.gio.MountMountFlags.NONE, self._operation(), None, done)
         )
         try:
             location.mount_enclosing_volume_finish(outcome["result"])
@@ -258,16 +255,23 @@ class Gvfs:
 
 
 def load_config(path: Path = CONFIG) -> dict[str, Any]:
-    config = json.loads(path.read_text(encoding="utf-8"))
+    config: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     if not isinstance(config.get("server"), str) or not config["server"]:
         raise ValueError(f"{path}: no file server named")
     return config
 
 
-def mount_main(config: dict[str, Any], user: str, uid: int, home: Path, gvfs_factory: Callable[..., Any] = Gvfs) -> int:
+def mount_main(
+    config: dict[str, Any],
+    user: str,
+    uid: int,
+    home: Path,
+    gvfs_factory: Callable[..., Any] = Gvfs,
+    directory: Path = STASH_DIR,
+) -> int:
     server, workgroup = config["server"], config.get("workgroup", "")
     labels: dict[str, str] = config.get("labels", {})
-    password = take_stash(uid)
+    password = take_stash(uid, directory)
     if password is None:
         # A reconnect to a running session, or a login that did not pass the PAM helper: the
         # session's mounts (if any) are still there, and a share asks for the password if clicked.
