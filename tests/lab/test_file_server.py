@@ -1,8 +1,9 @@
 """The file server on the whole site: a desktop saves on a share, the write is on the log server.
 
 rdp1 (desktop zone) reaches fs1 (office zone) through the zone router on 445 only; staff log in
-with the same password as on the desktop. The client is Debian's smbclient, installed on rdp1 by
-this module (the desktops' own client path, GVfs in the file manager, is not built yet).
+with the same password as on the desktop. The client here is Debian's smbclient, installed on rdp1
+by this module; the desktops' own client path (a real RDP session mounting its shares through GVfs
+with the login's password) is tested in test_remote_desktop.py.
 """
 
 from __future__ import annotations

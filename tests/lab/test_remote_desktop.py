@@ -15,8 +15,11 @@ Run on a converged site (`make lab`), as root:  .venv/bin/python -m pytest -q te
 
 from __future__ import annotations
 
+import json
 import re
+import shlex
 import time
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -37,6 +40,7 @@ from rdp_client import (
 
 from lab.state import LabState
 from tests.support.hosts import get_host
+from tests.support.polling import wait_for
 from tests.support.vpn_client import Session
 
 ARTIFACTS = ROOT / "artifacts" / "remote_desktop" / "lab"
@@ -115,6 +119,43 @@ def test_tw04_staff_pc_through_the_vpn_gets_a_desktop(sato: dict[str, Any], pc: 
 def test_tw10_watermark_on_the_site_names_user_and_host(sato: dict[str, Any], pc: testinfra.host.Host) -> None:
     assert probe(pc, "ocr", "/tmp/lab-sato.png", "--expect", "sato.taro", "--angle", "-25")[0] == 0
     assert probe(pc, "ocr", "/tmp/lab-sato.png", "--expect", sato["host"], "--angle", "-25")[0] == 0
+
+
+FILE_SERVER = "10.231.35.10"  # fs1's office-zone address (inventories/lab/group_vars/remote_desktop.yml)
+
+
+def test_tw13_the_session_opens_the_users_shares_with_the_login_password_and_saves_there(
+    site: LabState, sato: dict[str, Any]
+) -> None:
+    """The desktops' own client path: at login the session mounts (GVfs) the shares fs1 lists for the
+    user, with the password typed at the RDP login and no second one; a document saved through the
+    session's mount is on fs1, and the write is on the log server with the desktop as its client."""
+    desk, fs1 = get_host(sato["host"]), get_host("fs1")
+    desk_address = desktop_address(site, sato["host"])
+
+    def sessions() -> list[dict[str, Any]]:
+        status = json.loads(fs1.check_output("sudo /usr/local/sbin/file-server-passdb status"))
+        return [c for c in status["connections"] if c["user"] == "sato.taro"]
+
+    held = wait_for(lambda: [c for c in sessions() if "somu" in c["shares"]], 60, step=2)
+    assert held, f"fs1 holds no share of sato.taro's session: {sessions()}"
+    bookmarks = desk.file("/home/sato.taro/.config/gtk-3.0/bookmarks").content_string
+    assert f"smb://{FILE_SERVER}/somu/ 総務課" in bookmarks, bookmarks
+    assert f"smb://{FILE_SERVER}/zaimu/" not in bookmarks, bookmarks  # another department's share
+    # Save through the session's own mount: the gio client on the session's D-Bus, as sato.taro.
+    session_pid = desk.check_output("pgrep -u sato.taro -x xfce4-session | head -1")
+    bus = desk.check_output(f"sudo cat /proc/{session_pid}/environ | tr '\\0' '\\n' | grep ^DBUS_SESSION_BUS_ADDRESS=")
+    name = f"e2e-gvfs-{uuid.uuid4().hex[:10]}.txt"
+    saved = desk.run(
+        f"echo 'saved in the session' | sudo -u sato.taro env {shlex.quote(bus)} gio save smb://{FILE_SERVER}/somu/{name}"
+    )
+    assert saved.rc == 0, saved.stderr
+    assert fs1.file(f"/srv/shares/somu/{name}").content_string == "saved in the session\n"
+    pattern = shlex.quote(name[0] + "[" + name[1] + "]" + name[2:])  # the grep does not match its own command line
+    line = wait_for(
+        lambda: get_host(LOG_SERVER).run(f"sudo grep -rh -- {pattern} /var/log/remote/fs1/").stdout, 60, step=1
+    )
+    assert f"smbd_audit: sato.taro|{desk_address}|somu|openat|ok|w|/srv/shares/somu/{name}" in line, line
 
 
 def test_tw09_site_login_reaches_the_log_server_with_user_and_source(sato: dict[str, Any], address: str) -> None:
