@@ -282,6 +282,26 @@ def test_the_login_password_is_kept_for_its_user_alone_and_briefly(client: Host)
     assert not client.file(path).exists
 
 
+def test_turning_the_desktops_file_shares_off_removes_the_helper_and_on_brings_it_back(client: Host) -> None:
+    parts = [TOOL, "/etc/telework-desktop/file-shares.json", "/etc/xdg/autostart/tw-file-shares.desktop"]
+    assert all(client.file(p).exists for p in parts)  # positive control: the converged client has them
+
+    def shares_only(**extra: Any) -> None:  # the desktop side alone (`--tags file_shares`)
+        proc = run_playbook("converge.yml", "--tags", "file_shares", extra_vars=extra or None)
+        assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+
+    try:
+        shares_only(remote_desktop_file_server="")
+        assert not any(client.file(p).exists for p in parts), [p for p in parts if client.file(p).exists]
+        assert not client.file(STASH).exists
+        timer = client.service("tw-file-shares-expire.timer")
+        assert not timer.is_running and not client.file("/etc/systemd/system/tw-file-shares-expire.timer").exists
+    finally:
+        shares_only()
+    assert all(client.file(p).exists for p in parts)
+    assert client.service("tw-file-shares-expire.timer").is_running
+
+
 def test_tw08_guest_anonymous_and_wrong_passwords_are_refused(client: Host) -> None:
     assert smb(client, "sato.taro", "somu", "ls").rc == 0  # positive control
     for user, password in ((None, ""), ("guest", ""), ("nobody", ""), ("sato.taro", "wrong-password")):
