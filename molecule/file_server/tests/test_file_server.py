@@ -257,7 +257,7 @@ def test_tw13_the_desktops_client_with_a_wrong_password_mounts_nothing_and_never
     assert "mount-rc=0" in ok and f"smb://{SERVER}/zaimu/" in ok and f"smb://{SERVER}/somu/" not in ok, ok
 
 
-def test_the_login_password_is_kept_for_its_user_alone_and_briefly(client: Host) -> None:
+def test_tw13_the_login_password_is_kept_for_its_user_alone_and_briefly(client: Host) -> None:
     uid = client.user("kato.mai").uid
     path = f"{STASH}/{uid}/password"
     login_password(client, "kato.mai")

@@ -183,7 +183,7 @@ def test_tw09_login_and_session_are_logged_with_user_and_source(
     assert re.search(rf"event=session user=sato.taro src={re.escape(CLIENT)} port=\d+ display=\d+", lines), lines
 
 
-def test_the_login_hands_its_password_to_the_session_alone_and_nothing_keeps_it(
+def test_tw13_the_login_hands_its_password_to_the_session_alone_and_nothing_keeps_it(
     sato: dict[str, Any], desk: testinfra.host.Host
 ) -> None:
     """File shares: xrdp-sesman's PAM stack keeps the accepted password for the session, whose autostart

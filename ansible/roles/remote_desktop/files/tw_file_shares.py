@@ -80,7 +80,6 @@ def stash(user: str, password: bytes, directory: Path = STASH_DIR) -> Path | Non
     if not password:
         return None
     entry = pwd.getpwnam(user)
-    directory.mkdir(mode=0o711, parents=True, exist_ok=True)
     _safe_directory(directory, os.geteuid(), os.getegid(), 0o711)
     target = stash_path(entry.pw_uid, directory)
     _safe_directory(target.parent, entry.pw_uid, entry.pw_gid, 0o700)
