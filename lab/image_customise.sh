@@ -28,6 +28,18 @@ printf 'Acquire::http::Proxy "%s";\n' "${PROXY}" > /etc/apt/apt.conf.d/01twlab-p
 # 47 s -> 26 s on the build machines). Real hosts keep dpkg's default.
 printf '# lab only: the host is disposable\nforce-unsafe-io\n' > /etc/dpkg/dpkg.cfg.d/twlab-unsafe-io
 
+# Lab hosts are never read by people: dpkg leaves out manual pages and documentation (copyright
+# files stay), and man-db stops rebuilding its index after every install. Both were a sixth of
+# the desktop's package install (41 s -> 35 s on the build machine). Real hosts keep them.
+cat > /etc/dpkg/dpkg.cfg.d/twlab-nodoc <<'NODOC'
+# lab only: no one reads documentation on a lab host
+path-exclude=/usr/share/doc/*
+path-include=/usr/share/doc/*/copyright
+path-exclude=/usr/share/man/*
+path-exclude=/usr/share/info/*
+NODOC
+echo 'man-db man-db/auto-update boolean false' | debconf-set-selections
+
 # The image carries every security and stable update of the day it is built, as a cloud image
 # of that day does: a host made from it has none pending, so the first converge does not spend
 # a minute per host in unattended-upgrade (ten hosts at once in the lab site). The baseline
