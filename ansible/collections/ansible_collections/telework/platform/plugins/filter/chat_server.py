@@ -1,0 +1,1 @@
+../../../../../../plugins/filter/chat_server.py
