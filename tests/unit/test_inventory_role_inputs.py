@@ -22,7 +22,12 @@ from tests.unit.inventory_files import INVENTORIES, ROOT, resolved
 
 ROLES = ROOT / "ansible" / "roles"
 # Roles that site.yml's roles include themselves, with the same host variables.
-INCLUDED = {"remote_desktop": ["telework_users"], "vpn_gateway": ["telework_users"], "file_server": ["telework_users"]}
+INCLUDED = {
+    "remote_desktop": ["telework_users"],
+    "vpn_gateway": ["telework_users"],
+    "file_server": ["telework_users"],
+    "chat_server": ["telework_users"],
+}
 
 
 def group_members(inv: dict[str, Any], group: str) -> set[str]:

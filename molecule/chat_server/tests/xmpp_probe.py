@@ -15,6 +15,9 @@ what the server did. Passwords are read from a file (--password-file), never fro
   xmpp-probe remote  --jid J --to someone@elsewhere  send to another server: the error that comes back
   xmpp-probe plain   --domain D                      no TLS: what the server offers, and a PLAIN login
   xmpp-probe register --domain D                     in-band registration after STARTTLS
+
+--ca FILE checks the server's certificate against FILE (default: the site CA the tests copy to
+/etc/xmpp-probe/ca.pem; a desktop's system bundle proves what its own clients trust).
 """
 
 from __future__ import annotations
@@ -300,6 +303,7 @@ def cmd_register(a: argparse.Namespace) -> dict[str, Any]:
 
 
 def main() -> int:
+    global CA  # one setting for every connection of this run
     p = argparse.ArgumentParser(prog="xmpp-probe")
     p.add_argument("command", choices=["login", "chat", "roster", "room", "remote", "plain", "register"])
     p.add_argument("--server", required=True, help="the server's address")
@@ -314,7 +318,9 @@ def main() -> int:
     p.add_argument("--say", default="")
     p.add_argument("--history", action="store_true")
     p.add_argument("--hold", type=float, default=0)
+    p.add_argument("--ca", default=CA, help="the CA file the server's certificate is checked against")
     a = p.parse_args()
+    CA = a.ca
     if a.command == "plain":
         out = cmd_plain(a)
     elif a.command == "register":
