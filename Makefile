@@ -47,7 +47,7 @@ ARTIFACTS ?= $(CURDIR)/artifacts
 APT_PACKAGES := debootstrap systemd-container nftables apt-cacher-ng iproute2 openssh-client \
 	util-linux python3-venv git make qrencode rsync
 
-.PHONY: help root-check setup python-setup lab lab-up converge staff status down test docs lint unit engine-test molecule lab-test bench-lab bench-lynis bench-log bench-rdp bench-converge bench-file-server collection ee-context runner-converge clean
+.PHONY: help root-check setup python-setup lab lab-up converge staff status down test docs lint unit engine-test molecule lab-test bench-lab bench-lynis bench-log bench-rdp bench-converge bench-file-server bench-chat collection ee-context runner-converge clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -155,6 +155,10 @@ bench-converge: setup ## Benchmark: whole-site converge from bare hosts, no-op r
 bench-rdp: setup ## Benchmark: RDP login-to-desktop time and memory per session (boots and removes the remote_desktop hosts)
 	MOLECULE_DISTRO=debian13 $(BIN)/molecule converge -s remote_desktop
 	$(BIN)/python benchmarks/remote_desktop.py; rc=$$?; MOLECULE_DISTRO=debian13 $(BIN)/molecule destroy -s remote_desktop; exit $$rc
+
+bench-chat: setup ## Benchmark: chat logins per second, message latency and server memory per connection with 200 and 2,000 staff (boots and removes the chat_server hosts)
+	MOLECULE_DISTRO=debian13 $(BIN)/molecule converge -s chat_server
+	$(BIN)/python benchmarks/chat_load.py; rc=$$?; MOLECULE_DISTRO=debian13 $(BIN)/molecule destroy -s chat_server; exit $$rc
 
 bench-file-server: setup ## Benchmark: SMB3 encrypted against plain throughput, and disabled-to-disconnected time (boots and removes the file_server hosts)
 	MOLECULE_DISTRO=debian13 $(BIN)/molecule converge -s file_server
