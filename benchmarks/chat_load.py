@@ -6,7 +6,7 @@
 
 For each N: N benchmark accounts are added on chat1 the way the role makes staff accounts (local
 accounts in tw-staff with a password hash, `newusers` then `gpasswd`, and the active list of
-Prosody's staff.json, then a reload), so every login goes the real way: STARTTLS, SASL PLAIN,
+Prosody's staff.json, then a restart), so every login goes the real way: STARTTLS, SASL PLAIN,
 Cyrus SASL, saslauthd, PAM. On client1 one asyncio process of slixmpp clients (Debian's package)
 then logs all N in, at most --concurrency logins in flight, and keeps them connected; it sends
 --messages one-to-one messages between random pairs of them, one after another, and times each
@@ -122,29 +122,31 @@ def prosody_rss_kib(server: Host) -> int:
 
 def add_accounts(server: Host, n: int) -> None:
     lines = "\n".join(f"bench{i:05d}:{PASSWORD}:::bench:/nonexistent:/usr/sbin/nologin" for i in range(n))
-    server.sh(f"printf '%s\\n' {shlex.quote(lines)} | newusers")
+    server.sh("newusers", stdin=lines + "\n")
     members = server.sh("getent group tw-staff | cut -d: -f4").strip()
     names = ",".join([m for m in members.split(",") if m] + [f"bench{i:05d}" for i in range(n)])
-    server.sh(f"gpasswd -M {shlex.quote(names)} tw-staff >/dev/null")
+    server.sh('gpasswd -M "$(cat)" tw-staff >/dev/null', stdin=names)
     doc = json.loads(server.sh(f"cat {STAFF}"))
     doc["active"] = sorted(set(doc["active"]) | {f"bench{i:05d}" for i in range(n)})
-    server.sh(f"printf '%s' {shlex.quote(json.dumps(doc))} > {STAFF} && systemctl reload prosody")
+    # A restart, not a reload: each N starts from a fresh server, so that the memory Lua keeps
+    # from an earlier N does not hide what N connections take.
+    server.sh(f"cat > {STAFF} && systemctl restart prosody", stdin=json.dumps(doc))
 
 
 def remove_accounts(server: Host, n: int) -> None:
     doc = json.loads(server.sh(f"cat {STAFF}"))
     doc["active"] = [a for a in doc["active"] if not a.startswith("bench")]
-    server.sh(f"printf '%s' {shlex.quote(json.dumps(doc))} > {STAFF} && systemctl reload prosody")
+    server.sh(f"cat > {STAFF} && systemctl reload prosody", stdin=json.dumps(doc))
     server.sh("for u in $(getent passwd | cut -d: -f1 | grep '^bench'); do userdel $u; done", check=False)
 
 
 def run(server: Host, client: Host, n: int, concurrency: int, messages: int, domain: str) -> dict[str, Any]:
     add_accounts(server, n)
     try:
-        time.sleep(2)
+        time.sleep(5)
         before = prosody_rss_kib(server)
         proc = client.popen(
-            f"ulimit -n 65536; python3 -c {shlex.quote(LOAD)} {n} {concurrency} {messages} {domain} {SERVER} 20"
+            f"ulimit -n $(ulimit -Hn); python3 -c {shlex.quote(LOAD)} {n} {concurrency} {messages} {domain} {SERVER} 20"
             " > /root/bench.out 2>/dev/null"
         )
         during = 0

@@ -22,8 +22,9 @@ class Host:
     def argv(self, *command: str) -> list[str]:
         return ["nsenter", "-t", str(self.pid), "-a", *command]
 
-    def sh(self, script: str, check: bool = True) -> str:
-        proc = subprocess.run(self.argv("sh", "-c", script), capture_output=True, text=True, check=False)
+    def sh(self, script: str, check: bool = True, stdin: str | None = None) -> str:
+        """Run a shell script in the host; stdin carries input too large for an argument."""
+        proc = subprocess.run(self.argv("sh", "-c", script), input=stdin, capture_output=True, text=True, check=False)
         if check and proc.returncode != 0:
             raise RuntimeError(f"{self.name}: {script!r} failed: {(proc.stderr or proc.stdout).strip()[-600:]}")
         return proc.stdout

@@ -157,6 +157,15 @@ def test_tw08_the_configuration_offers_tls_1_2_and_newer_only_and_archives_for_t
     assert check.rc == 0, check.stdout
 
 
+def test_prosody_may_hold_one_open_file_per_connected_staff_member(server: Host) -> None:
+    """Debian's unit keeps systemd's 1,024 open files: logins stopped at about 1,000 clients (make bench-chat)."""
+    pid = server.check_output("systemctl show -p MainPID --value prosody").strip()
+    assert pid not in ("", "0"), "prosody is not running"
+    limits = server.check_output(f"sudo cat /proc/{pid}/limits")
+    soft = next(line.split()[3] for line in limits.splitlines() if line.startswith("Max open files"))
+    assert soft == "16384", limits
+
+
 # --- rosters and rooms from the staff list -----------------------------------------------------
 
 
@@ -259,6 +268,7 @@ BAD_INPUT: list[tuple[dict[str, Any], str]] = [
     ({"chat_server_ward_room": {"name": "zaimu", "title": "全庁"}}, "used once"),
     ({"chat_server_tls_protocols": ["TLSv1.1"]}, "chat_server_tls_protocols"),
     ({"chat_server_max_connections_per_user": 0}, "chat_server_max_connections_per_user 1 or more"),
+    ({"chat_server_max_open_files": 256}, "chat_server_max_open_files 1024 or more (got 256)"),
     ({"chat_server_firewall_enabled": True, "chat_server_firewall_from_zones": ["moon"]}, "got moon"),
 ]
 
