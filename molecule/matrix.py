@@ -48,6 +48,7 @@ EXPECTED = {
     "vpn_gateway": 800,
     "file_server": 600,
     "chat_server": 400,
+    "web_meeting": 400,
     "baseline": 400,
     "rdp_broker": 350,
     "log_server": 300,

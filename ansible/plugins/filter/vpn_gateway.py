@@ -32,6 +32,39 @@ def vpn_gateway_is_cidr(value: Any) -> bool:
     return "/" in str(value)
 
 
+def vpn_gateway_flow_errors(flows: Any, zones: Any) -> list[str]:
+    """What is wrong with vpn_gateway_flows, one sentence per flow ([] when nothing is)."""
+    errors = []
+    for flow in flows or []:
+        name = flow.get("name", "?")
+        to_zones, to_cidrs = list(flow.get("to_zones") or []), list(flow.get("to_cidrs") or [])
+        ports, ranges = list(flow.get("ports") or []), list(flow.get("port_ranges") or [])
+        unknown = [z for z in to_zones if z not in (zones or {})]
+        if unknown:
+            errors.append(f"flow {name}: to_zones {', '.join(unknown)} are not zones of site_zones")
+        bad = [c for c in to_cidrs if not vpn_gateway_is_cidr(c)]
+        if bad:
+            errors.append(f"flow {name}: to_cidrs {', '.join(map(str, bad))} are not IPv4 networks in CIDR form")
+        if not to_zones and not to_cidrs:
+            errors.append(f"flow {name}: no destination (to_zones or to_cidrs)")
+        wrong = [str(p) for p in ports if not 1 <= int(p) <= 65535] + port_ranges_invalid(ranges)
+        if wrong:
+            errors.append(f"flow {name}: ports {', '.join(wrong)} are not ports 1-65535 or ranges first-last")
+        if not ports and not ranges:
+            errors.append(f"flow {name}: no ports (ports or port_ranges)")
+    return errors
+
+
+def port_ranges_invalid(ranges: Any) -> list[str]:
+    """Entries that are not "first-last" with 1 <= first < last <= 65535 (flows of vpn_gateway and zone_router)."""
+    bad = []
+    for r in ranges:
+        first, _, last = str(r).partition("-")
+        if not (first.isdigit() and last.isdigit() and 1 <= int(first) < int(last) <= 65535):
+            bad.append(str(r))
+    return bad
+
+
 def vpn_gateway_network(value: str) -> str:
     """10.231.40.0/24 -> '10.231.40.0 255.255.255.0' (OpenVPN's notation)."""
     net = ipaddress.IPv4Network(str(value), strict=True)
@@ -49,6 +82,8 @@ class FilterModule:
         return {
             "vpn_gateway_b32_to_hex": vpn_gateway_b32_to_hex,
             "vpn_gateway_is_cidr": vpn_gateway_is_cidr,
+            "vpn_gateway_flow_errors": vpn_gateway_flow_errors,
+            "port_ranges_invalid": port_ranges_invalid,
             "vpn_gateway_network": vpn_gateway_network,
             "vpn_gateway_first_host": vpn_gateway_first_host,
         }

@@ -1,4 +1,4 @@
-"""Who may log in and who is in which room: the chat_server role's filters (ansible/plugins/filter/chat_server.py).
+"""Who may log in and who is in which room: the chat_server role's filters (chat_server.py, staff_rooms.py).
 
 Prosody's telework modules read these results (staff.json): a mistake here lets a disabled user
 log in or puts staff in another department's room, so each rule has its case.
@@ -10,11 +10,19 @@ import importlib.util
 from pathlib import Path
 from typing import Any
 
-PLUGIN = Path(__file__).resolve().parents[3] / "ansible" / "plugins" / "filter" / "chat_server.py"
-_spec = importlib.util.spec_from_file_location("filter_chat_server", PLUGIN)
-assert _spec is not None and _spec.loader is not None
-filters = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(filters)
+FILTERS = Path(__file__).resolve().parents[3] / "ansible" / "plugins" / "filter"
+
+
+def _load(name: str) -> Any:
+    spec = importlib.util.spec_from_file_location(f"filter_{name}", FILTERS / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+filters = _load("chat_server")
+rooms_filters = _load("staff_rooms")  # shared with web_meeting
 
 DEPARTMENTS = [
     {"code": "somu", "name": "総務課", "name_en": "General Affairs"},
@@ -30,8 +38,8 @@ WARD = {"name": "zencho", "title": "全庁"}
 
 
 def state(users: list[dict[str, Any]] | None = None, rooms: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    active = filters.chat_server_users(USERS if users is None else users)
-    room_list = filters.chat_server_room_list(DEPARTMENTS, WARD, True, rooms or [])
+    active = rooms_filters.staff_members(USERS if users is None else users)
+    room_list = rooms_filters.staff_room_list(DEPARTMENTS, WARD, True, rooms or [], active)
     result: dict[str, Any] = filters.chat_server_state(active, DEPARTMENTS, room_list, "chat.x.jp", "rooms.chat.x.jp")
     return result
 
@@ -45,7 +53,7 @@ def test_every_active_member_may_log_in_office_staff_included_and_no_disabled_on
 
 
 def test_an_account_group_narrows_who_may_log_in() -> None:
-    assert [u["id"] for u in filters.chat_server_users(USERS, "telework")] == ["sato.taro"]
+    assert [u["id"] for u in rooms_filters.staff_members(USERS, "telework")] == ["sato.taro"]
 
 
 def test_department_rooms_take_their_active_members_only() -> None:
@@ -66,7 +74,7 @@ def test_a_room_of_groups_and_departments_takes_both_and_no_one_else() -> None:
 
 
 def test_no_ward_room_and_no_department_rooms_when_turned_off() -> None:
-    rooms = filters.chat_server_room_list(DEPARTMENTS, {"name": "", "title": ""}, False, [])
+    rooms = rooms_filters.staff_room_list(DEPARTMENTS, {"name": "", "title": ""}, False, [])
     assert rooms == []
 
 

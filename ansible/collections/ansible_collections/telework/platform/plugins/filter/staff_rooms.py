@@ -1,0 +1,1 @@
+../../../../../../plugins/filter/staff_rooms.py

@@ -1,0 +1,1 @@
+../../../../../../plugins/filter/web_meeting.py
