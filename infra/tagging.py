@@ -31,6 +31,7 @@ class Role(StrEnum):
     VPN_GATEWAY = "vpn_gateway"
     FILE_SERVER = "file_server"
     CHAT_SERVER = "chat_server"
+    WEB_MEETING = "web_meeting"
     PACKAGE_PROXY = "package_proxy"
     RDP_BROKER = "rdp_broker"
 
