@@ -44,10 +44,12 @@ REACH = (
 def with_browser(name: str) -> Host:
     """The host with Chromium, its driver, Selenium, the site CA in Chromium's trust and the probe."""
     host = get_host(name)
-    host.run_test(
-        "sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "
-        "chromium chromium-driver python3-selenium libnss3-tools fonts-ipafont-gothic"
+    # the home PC is not managed (no baseline): its package lists may never have been read
+    installed = host.run(
+        "sudo apt-get update -q >/dev/null && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q"
+        " --no-install-recommends chromium chromium-driver python3-selenium libnss3-tools fonts-ipafont-gothic"
     )
+    assert installed.rc == 0, installed.stderr[-2000:]
     ca = get_host("meet1").file("/etc/telework-meeting/tls/ca.pem").content_string
     host.run_test(
         f"sudo install -d -m 0700 /etc/meeting-probe && printf %s {shlex.quote(ca)} | sudo tee /etc/meeting-probe/ca.pem"
@@ -74,6 +76,7 @@ def office_pc(site: LabState) -> Host:
 @pytest.fixture(scope="module")
 def home_pc(site: LabState) -> Iterator[Host]:
     """home1 with a browser, connected through vpn1 as the teleworker."""
+    VPN.install_client_tools()
     host = with_browser(VPN.client)
     session = VPN.connect(TELEWORKER, "meeting")
     yield host
