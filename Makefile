@@ -47,7 +47,7 @@ ARTIFACTS ?= $(CURDIR)/artifacts
 APT_PACKAGES := debootstrap systemd-container nftables apt-cacher-ng iproute2 openssh-client \
 	util-linux python3-venv git make qrencode rsync
 
-.PHONY: help root-check setup python-setup lab lab-up converge staff status down test docs lint unit engine-test molecule lab-test bench-lab bench-lynis bench-log bench-rdp bench-converge bench-file-server bench-chat collection ee-context runner-converge clean
+.PHONY: help root-check setup python-setup lab lab-up converge staff status down test docs lint unit engine-test molecule lab-test bench-lab bench-lynis bench-log bench-rdp bench-converge bench-file-server bench-chat bench-meeting collection ee-context runner-converge clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -159,6 +159,10 @@ bench-rdp: setup ## Benchmark: RDP login-to-desktop time and memory per session 
 bench-chat: setup ## Benchmark: chat logins per second, message latency and server memory per connection with 200 and 2,000 staff (boots and removes the chat_server hosts)
 	MOLECULE_DISTRO=debian13 $(BIN)/molecule converge -s chat_server
 	$(BIN)/python benchmarks/chat_load.py; rc=$$?; MOLECULE_DISTRO=debian13 $(BIN)/molecule destroy -s chat_server; exit $$rc
+
+bench-meeting: setup ## Benchmark: participants in one meeting room until frames drop, Janus CPU per participant, join time (boots and removes the web_meeting hosts)
+	MOLECULE_DISTRO=debian12 $(BIN)/molecule converge -s web_meeting
+	$(BIN)/python benchmarks/meeting_load.py; rc=$$?; MOLECULE_DISTRO=debian12 $(BIN)/molecule destroy -s web_meeting; exit $$rc
 
 bench-file-server: setup ## Benchmark: SMB3 encrypted against plain throughput, and disabled-to-disconnected time (boots and removes the file_server hosts)
 	MOLECULE_DISTRO=debian13 $(BIN)/molecule converge -s file_server

@@ -6,6 +6,7 @@
     meeting-probe forbidden --url URL --user kato.mai --room-id N
     meeting-probe signin --url URL --user U --password-file F
     meeting-probe hold --url URL --room somu --user U --out FILE [--seconds 300]
+    meeting-probe load --url URL --room zencho --count N --user U [--user ...] [--window 10]
 
 Each browser signs in through the page's form (password from /etc/meeting-probe/password unless
 --password-file), clicks the room's button and sends Chromium's fake camera (a 640x480 test
@@ -130,6 +131,55 @@ def cmd_meet(args: argparse.Namespace) -> int:
             d.quit()
 
 
+def received_frames(d: webdriver.Chrome) -> int:
+    return int(stats(d)["video"]["framesDecoded"])
+
+
+def cmd_load(args: argparse.Namespace) -> int:
+    """For the benchmark: N browsers join one room; join times, then decoded frames per second.
+
+    Writes a marker file while it measures (--window seconds), so that the benchmark can read the
+    server's CPU over the same window. Prints one JSON line.
+    """
+    drivers: list[webdriver.Chrome] = []
+    joins: list[float] = []
+    try:
+        for i in range(args.count):
+            d = browser()
+            drivers.append(d)
+            user = args.user[i % len(args.user)]
+            began = time.monotonic()
+            if not sign_in(d, args.url, user, password(args)):
+                print(json.dumps({"n": args.count, "error": f"{user} not signed in"}))
+                return 1
+            enter(d, args.room)
+            wait(lambda d=d: state(d).get("joined"), 30, 0.2)
+            joins.append(time.monotonic() - began)
+        others = args.count - 1
+        flowing = wait(lambda: all(stats(d).get("feeds", 0) >= others for d in drivers), 60, 1)
+        time.sleep(5)
+        before = [received_frames(d) for d in drivers]
+        Path(args.marker).write_text("measuring")
+        time.sleep(args.window)
+        Path(args.marker).unlink()
+        after = [received_frames(d) for d in drivers]
+        fps = sorted((a - b) / args.window / max(others, 1) for a, b in zip(after, before, strict=True))
+        print(
+            json.dumps(
+                {
+                    "n": args.count,
+                    "all_feeds": bool(flowing),
+                    "join_s": sorted(round(j, 2) for j in joins),
+                    "fps_per_feed": [round(f, 1) for f in fps],
+                }
+            )
+        )
+        return 0
+    finally:
+        for d in drivers:
+            d.quit()
+
+
 def cmd_forbidden(args: argparse.Namespace) -> int:
     """Sign in, then ask the relay for a room that is not the user's (as a tampered page would)."""
     d = browser()
@@ -200,7 +250,7 @@ def cmd_hold(args: argparse.Namespace) -> int:
 def main() -> int:
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="cmd", required=True)
-    for name in ("meet", "forbidden", "signin", "hold"):
+    for name in ("meet", "forbidden", "signin", "hold", "load"):
         s = sub.add_parser(name)
         s.add_argument("--url", required=True)
         s.add_argument("--user", action="append", required=True)
@@ -215,12 +265,18 @@ def main() -> int:
             s.add_argument("--room-id", type=int, required=True)
         if name == "hold":
             s.add_argument("--out", required=True)
+        if name == "load":
+            s.add_argument("--room", required=True)
+            s.add_argument("--count", type=int, required=True)
+            s.add_argument("--window", type=float, default=10)
+            s.add_argument("--marker", default="/tmp/meeting-load.measuring")
     args = p.parse_args()
     # a test ends `hold` with SIGTERM: quit the browsers on the way out (the finally blocks)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    if args.cmd != "meet":
+    if args.cmd not in ("meet", "load"):
         args.user = args.user[0]
-    return {"meet": cmd_meet, "forbidden": cmd_forbidden, "signin": cmd_signin, "hold": cmd_hold}[args.cmd](args)
+    commands = {"meet": cmd_meet, "forbidden": cmd_forbidden, "signin": cmd_signin, "hold": cmd_hold, "load": cmd_load}
+    return commands[args.cmd](args)
 
 
 if __name__ == "__main__":
