@@ -1,7 +1,7 @@
 """Benchmark of the web meetings (not a test): participants in one room until frames drop.
 
     MOLECULE_DISTRO=debian12 .venv/bin/molecule converge -s web_meeting    # the hosts, once
-    sudo .venv/bin/python benchmarks/meeting_load.py [--max 6] [--window 10] [--lab mol-web-meeting-debian12]
+    sudo .venv/bin/python benchmarks/meeting_load.py [--max 8] [--window 10] [--lab mol-web-meeting-debian12]
 
 For N = 2, 3, ... --max, headless Chromium browsers on client1 (the scenario's probe,
 molecule/web_meeting/tests/meeting_probe.py `load`) sign in and join the ward-wide room one after
@@ -71,7 +71,7 @@ def run(server: Host, client: Host, n: int, window: float) -> dict[str, Any]:
 def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--lab", default="mol-web-meeting-debian12")
-    p.add_argument("--max", type=int, default=6)
+    p.add_argument("--max", type=int, default=8)
     p.add_argument("--window", type=float, default=10)
     args = p.parse_args()
     if os.geteuid() != 0:

@@ -158,12 +158,13 @@ def cmd_load(args: argparse.Namespace) -> int:
         others = args.count - 1
         flowing = wait(lambda: all(stats(d).get("feeds", 0) >= others for d in drivers), 60, 1)
         time.sleep(5)
-        before = [received_frames(d) for d in drivers]
+        # each browser's own interval between its two readings (reading n browsers takes time)
+        before = [(received_frames(d), time.monotonic()) for d in drivers]
         Path(args.marker).write_text("measuring")
         time.sleep(args.window)
         Path(args.marker).unlink()
-        after = [received_frames(d) for d in drivers]
-        fps = sorted((a - b) / args.window / max(others, 1) for a, b in zip(after, before, strict=True))
+        after = [(received_frames(d), time.monotonic()) for d in drivers]
+        fps = sorted((a - b) / (ta - tb) / max(others, 1) for (a, ta), (b, tb) in zip(after, before, strict=True))
         print(
             json.dumps(
                 {
