@@ -6,6 +6,7 @@
   (tests/support/bad_input.py says how) and returns one outcome per case; a module-scoped
   fixture runs it once and each parametrised case asserts its own outcome with
   `assert_refused(outcome, named)`.
+- `inventory_vars()` reads the scenario's group_vars of all (to change one user's state, say).
 - `converge_check(...)` runs the scenario's converge playbook in check mode and returns the
   changed count per host, so "check mode on a converged host reports no change" is one line.
 - Mark a module with `pytestmark = pytest.mark.journal("rsyslog", "ssh")` and every failing test
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from testinfra.host import Host
 
 from tests.support import hosts
@@ -43,6 +45,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def scenario_dir() -> Path:
     return Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"])
+
+
+def inventory_vars() -> dict[str, Any]:
+    """The scenario's inventory variables (molecule.yml's group_vars of all), as the converge sees them."""
+    path = Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent / "group_vars" / "all"
+    data: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return data
 
 
 def run_playbook(

@@ -10,15 +10,12 @@ never from the role's own report. Every user's password is the lab's "Tw-Lab-Pas
 from __future__ import annotations
 
 import json
-import os
 import shlex
 import uuid
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
-from conftest import bad_input_batch, converge_check, recap, run_playbook
+from conftest import bad_input_batch, converge_check, inventory_vars, recap, run_playbook
 from testinfra.host import Host
 
 from tests.support.bad_input import Case, CaseResult, assert_refused
@@ -214,7 +211,7 @@ def test_tw13_disabling_a_user_refuses_them_and_ends_their_open_session(server: 
         f"--hold 240 > {out} 2>/dev/null &"
     )
     assert wait_for(lambda: "event=login result=success user=kato.mai" in journal_since(server, since), 30)
-    users = [{**u, "state": "disabled"} if u["id"] == "kato.mai" else u for u in run_vars()["telework_users"]]
+    users = [{**u, "state": "disabled"} if u["id"] == "kato.mai" else u for u in inventory_vars()["telework_users"]]
     try:
         proc = run_playbook("converge.yml", "--tags", "staff", extra_vars={"telework_users": users})
         assert proc.returncode == 0, proc.stdout[-3000:]
@@ -232,13 +229,6 @@ def test_tw13_disabling_a_user_refuses_them_and_ends_their_open_session(server: 
         assert restore.returncode == 0, restore.stdout[-3000:]
     assert login(client, "kato.mai")["ok"]  # positive control: active again, in again
     assert probe(client, "room", "--jid", jid("kato.mai"), "--room", f"kikaku@{ROOMS}")["joined"]
-
-
-def run_vars() -> dict[str, Any]:
-    """The scenario's inventory variables (molecule.yml's group_vars of all), as the converge sees them."""
-    path = Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent / "group_vars" / "all"
-    data: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return data
 
 
 # --- check mode and bad input ------------------------------------------------------------------

@@ -13,15 +13,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 import shlex
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
-from conftest import bad_input_batch, converge_check, recap, run_playbook
+from conftest import bad_input_batch, converge_check, inventory_vars, recap, run_playbook
 from testinfra.host import Host
 
 from tests.support.bad_input import Case, CaseResult, assert_refused
@@ -244,13 +242,6 @@ def test_tw08_the_page_is_https_only_with_the_site_certificate_and_a_strict_poli
 # --- revocation --------------------------------------------------------------------------------------
 
 
-def run_vars() -> dict[str, Any]:
-    """The scenario's inventory variables (molecule.yml's group_vars of all), as the converge sees them."""
-    path = Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent / "group_vars" / "all"
-    data: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return data
-
-
 def test_tw13_disabling_a_user_takes_them_out_of_the_meeting_and_refuses_their_sign_in(
     server: Host, client: Host
 ) -> None:
@@ -266,7 +257,8 @@ def test_tw13_disabling_a_user_takes_them_out_of_the_meeting_and_refuses_their_s
         return [json.loads(x) for x in text.splitlines() if x.startswith("{")]
 
     assert wait_for(lambda: any(x.get("state", {}).get("joined") for x in held()), 60), held()[-3:]
-    users = [{**u, "state": "disabled"} if u["id"] == "suzuki.hanako" else u for u in run_vars()["telework_users"]]
+    staff = inventory_vars()["telework_users"]
+    users = [{**u, "state": "disabled"} if u["id"] == "suzuki.hanako" else u for u in staff]
     try:
         proc = run_playbook("converge.yml", "--tags", "staff", extra_vars={"telework_users": users})
         assert proc.returncode == 0, proc.stdout[-3000:]

@@ -6,23 +6,12 @@ log in or puts staff in another department's room, so each rule has its case.
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 from typing import Any
 
-FILTERS = Path(__file__).resolve().parents[3] / "ansible" / "plugins" / "filter"
+from tests.support.modules import load_filter
 
-
-def _load(name: str) -> Any:
-    spec = importlib.util.spec_from_file_location(f"filter_{name}", FILTERS / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-filters = _load("chat_server")
-rooms_filters = _load("staff_rooms")  # shared with web_meeting
+filters = load_filter("chat_server")
+rooms_filters = load_filter("staff_rooms")  # shared with web_meeting
 
 DEPARTMENTS = [
     {"code": "somu", "name": "総務課", "name_en": "General Affairs"},

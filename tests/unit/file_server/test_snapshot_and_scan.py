@@ -9,7 +9,6 @@ runs in the Molecule scenario only (it is not on this machine); here, how its ou
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import json
 import shutil
 from pathlib import Path
@@ -18,15 +17,13 @@ from typing import Any
 
 import pytest
 
+from tests.support.modules import load_file
+
 FILES = Path(__file__).resolve().parents[3] / "ansible" / "roles" / "file_server" / "files"
 
 
 def load(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"file_server_{name}", FILES / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_file(FILES / f"{name}.py", f"file_server_{name}")
 
 
 snapshot = load("snapshot")

@@ -9,24 +9,13 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 from typing import Any
 
-FILTERS = Path(__file__).resolve().parents[3] / "ansible" / "plugins" / "filter"
+from tests.support.modules import load_filter
 
-
-def _load(name: str) -> Any:
-    spec = importlib.util.spec_from_file_location(f"filter_{name}", FILTERS / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-meeting = _load("web_meeting")
-rooms = _load("staff_rooms")
-vpn = _load("vpn_gateway")
+meeting = load_filter("web_meeting")
+rooms = load_filter("staff_rooms")
+vpn = load_filter("vpn_gateway")
 
 DEPARTMENTS = [{"code": "somu", "name": "総務課"}, {"code": "zaimu", "name": "財政課"}]
 USERS: list[dict[str, Any]] = [

@@ -183,6 +183,7 @@ class Meeting:
         self.settings = settings
         self.sessions: dict[str, Session] = {}
         self.rooms_ready = asyncio.Event()
+        self.control: JanusControl | None = None  # this service's own Janus session, while it is up
 
     # --- Janus: the rooms -------------------------------------------------------------------
 
@@ -227,7 +228,7 @@ class Meeting:
                     new.rooms.get(r) is None or relay.user not in new.rooms[r].members for r in relay.handles.values()
                 ):
                     await relay.close("revoked", self.room_names(old))
-        if {r.id for r in old.rooms.values()} != {r.id for r in new.rooms.values()} and hasattr(self, "control"):
+        if {r.id for r in old.rooms.values()} != {r.id for r in new.rooms.values()} and self.control is not None:
             for room in new.rooms.values():
                 await self.control.ensure_room(room)
         log.info("event=reload active=%d rooms=%d", len(new.active), len(new.rooms))
@@ -396,8 +397,7 @@ class Meeting:
         return {r.id: r.name for r in (settings or self.settings).rooms.values()}
 
     def room_name(self, room: int) -> str:
-        r = self.settings.rooms.get(room)
-        return r.name if r else str(room)
+        return self.room_names().get(room, str(room))
 
 
 class JanusControl:
