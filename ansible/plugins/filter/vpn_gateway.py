@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import ipaddress
 from collections.abc import Callable
 from typing import Any
@@ -65,6 +66,44 @@ def port_ranges_invalid(ranges: Any) -> list[str]:
     return bad
 
 
+def vpn_gateway_user_addresses(users: Any, pool: str, count: int = 64) -> dict[str, str]:
+    """A fixed tunnel address for each user of the per-user flows, from the top `count` of the pool.
+
+    Each user's place comes from a hash of their id (then the next free place), so that adding
+    or removing one user moves no one else unless two hash to the same place; the same users,
+    pool and count always give the same addresses (the gateway gives them, the zone router's
+    rules match them).
+    """
+    ids = sorted({str(u) for u in users or []})
+    block = vpn_gateway_fixed_block(pool, count)
+    if len(ids) > len(block):
+        raise ValueError(f"{len(ids)} users with their own flows, but only {len(block)} fixed addresses in {pool}")
+    taken: dict[int, str] = {}
+    for uid in ids:
+        place = int.from_bytes(hashlib.sha256(uid.encode()).digest()[:4], "big") % len(block)
+        while place in taken:
+            place = (place + 1) % len(block)
+        taken[place] = uid
+    return {uid: str(block[place]) for place, uid in sorted(taken.items(), key=lambda kv: kv[1])}
+
+
+def vpn_gateway_fixed_block(pool: str, count: int = 64) -> list[ipaddress.IPv4Address]:
+    """The top `count` host addresses of the pool: kept out of the dynamic range, given per user."""
+    hosts = list(ipaddress.IPv4Network(str(pool), strict=True).hosts())
+    count = int(count)
+    if not 1 <= count <= len(hosts) - 8:
+        raise ValueError(f"{count} fixed addresses do not fit in {pool} (at most {len(hosts) - 8})")
+    return hosts[-count:]
+
+
+def vpn_gateway_dynamic_range(pool: str, count: int = 64) -> str:
+    """'first last netmask' of the dynamic range (ifconfig-pool): the pool's hosts below the fixed block."""
+    net = ipaddress.IPv4Network(str(pool), strict=True)
+    hosts = list(net.hosts())
+    fixed = vpn_gateway_fixed_block(pool, count)
+    return f"{hosts[1]} {hosts[len(hosts) - len(fixed) - 1]} {net.netmask}"
+
+
 def vpn_gateway_network(value: str) -> str:
     """10.231.40.0/24 -> '10.231.40.0 255.255.255.0' (OpenVPN's notation)."""
     net = ipaddress.IPv4Network(str(value), strict=True)
@@ -85,5 +124,7 @@ class FilterModule:
             "vpn_gateway_flow_errors": vpn_gateway_flow_errors,
             "port_ranges_invalid": port_ranges_invalid,
             "vpn_gateway_network": vpn_gateway_network,
+            "vpn_gateway_user_addresses": vpn_gateway_user_addresses,
+            "vpn_gateway_dynamic_range": vpn_gateway_dynamic_range,
             "vpn_gateway_first_host": vpn_gateway_first_host,
         }

@@ -26,7 +26,10 @@ GROUP_VARS = ROOT / "inventories" / "aws" / "group_vars" / "all.yml"
 SITE = ROOT / "ansible" / "site.yml"
 ROLES = ROOT / "ansible" / "roles"
 # Groups of site.yml no AWS host joins, and why: the VPC's security groups route between zones.
-NOT_ON_AWS = {"zone_router": "security groups stand in for the zone router"}
+NOT_ON_AWS = {
+    "zone_router": "security groups stand in for the zone router",
+    "office_pc": "office PCs sit on the desks of the ward office, reached over the closed network, never in the cloud",
+}
 
 
 def _load(path: Path) -> dict[str, Any]:

@@ -1,0 +1,1 @@
+../../../../../../plugins/filter/office_pc.py
