@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 
-def office_pc_errors(pcs: Iterable[Mapping[str, Any]], users: Iterable[Mapping[str, Any]]) -> list[str]:
+def office_pc_errors(pcs: Iterable[Any], users: Iterable[Mapping[str, Any]]) -> list[str]:
     """What is wrong with the register, one message each ([] = nothing)."""
     entries = list(pcs or [])
     staff = {u.get("id") for u in users or []}

@@ -240,8 +240,10 @@ def test_tw05_usbguard_blocks_what_its_rules_do_not_allow(pc: testinfra.host.Hos
     rules = pc.file("/etc/usbguard/rules.d/50-telework-approved.conf").content_string
     assert 'allow id 0781:5581 serial "4C530001"' in rules
     # USBGuard's own parser reads every rule of the file; positive control: it refuses a broken rule
-    good = pc.run("sudo sh -c 'grep -v \"^#\" /etc/usbguard/rules.d/50-telework-approved.conf | grep . | "
-                  "while read -r rule; do usbguard-rule-parser \"$rule\" || exit 1; done'")
+    good = pc.run(
+        'sudo sh -c \'grep -v "^#" /etc/usbguard/rules.d/50-telework-approved.conf | grep . | '
+        'while read -r rule; do usbguard-rule-parser "$rule" || exit 1; done\''
+    )
     assert good.rc == 0, good.stdout + good.stderr
     assert pc.run("usbguard-rule-parser 'allow id 0781:55xx serial'").rc != 0
 
