@@ -210,8 +210,9 @@ def test_tw13_another_active_teleworker_is_refused_with_the_right_password(
     other = refused_login(pc, client, "other", OTHER_OWNER)
     assert not other.get("desktop"), other
     assert f"event=login result=failure user={OTHER_OWNER} src={CLIENT}" in other["audit"]
-    # one account on the PC: the owner's
+    # one account on the PC: the owner's, with the chat client set up for them alone
     assert pc.user(OWNER).exists
+    assert f"{OWNER}@chat.molecule.example" in pc.file(f"/home/{OWNER}/.purple/accounts.xml").content_string
     for user in (OTHER_OWNER, "tanaka.yui", "ito.jiro"):
         assert not pc.user(user).exists, user
 
