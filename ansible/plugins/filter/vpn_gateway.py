@@ -56,6 +56,18 @@ def vpn_gateway_flow_errors(flows: Any, zones: Any) -> list[str]:
     return errors
 
 
+def vpn_gateway_user_flow_errors(flows: Any, zones: Any, user_ids: Any) -> list[str]:
+    """What is wrong with vpn_gateway_user_flows: the errors of any flow, a user not in the staff
+    list, a destination given as zones (a user flow names its hosts)."""
+    known = {str(u) for u in user_ids or []}
+    errors = vpn_gateway_flow_errors(flows, zones)
+    errors += [f"user {f.get('user')} is not in the staff list" for f in flows or [] if str(f.get("user")) not in known]
+    errors += [
+        f"flow {f.get('name', '?')}: a user flow goes to to_cidrs only" for f in flows or [] if f.get("to_zones")
+    ]
+    return errors
+
+
 def port_ranges_invalid(ranges: Any) -> list[str]:
     """Entries that are not "first-last" with 1 <= first < last <= 65535 (flows of vpn_gateway and zone_router)."""
     bad = []
@@ -122,6 +134,7 @@ class FilterModule:
             "vpn_gateway_b32_to_hex": vpn_gateway_b32_to_hex,
             "vpn_gateway_is_cidr": vpn_gateway_is_cidr,
             "vpn_gateway_flow_errors": vpn_gateway_flow_errors,
+            "vpn_gateway_user_flow_errors": vpn_gateway_user_flow_errors,
             "port_ranges_invalid": port_ranges_invalid,
             "vpn_gateway_network": vpn_gateway_network,
             "vpn_gateway_user_addresses": vpn_gateway_user_addresses,

@@ -100,3 +100,14 @@ def test_tw11_more_owners_than_fixed_addresses_is_an_error() -> None:
         VPN.vpn_gateway_user_addresses([f"user{i}" for i in range(5)], "10.231.40.0/24", 4)
     with pytest.raises(ValueError, match="do not fit"):
         VPN.vpn_gateway_dynamic_range("10.231.40.0/28", 64)
+
+
+def test_tw11_a_bad_user_flow_is_refused_with_what_to_fix() -> None:
+    good = {"name": "office-pc-pc1", "user": "sato.taro", "to_cidrs": ["10.231.35.20/32"], "ports": [3389]}
+    zones = {"office": ["10.231.35.0/24"]}
+    assert VPN.vpn_gateway_user_flow_errors([good], zones, ["sato.taro"]) == []  # positive control
+    errors = VPN.vpn_gateway_user_flow_errors(
+        [{**good, "user": "yamamoto.ken"}, {**good, "name": "z", "to_zones": ["office"]}], zones, ["sato.taro"]
+    )
+    assert "user yamamoto.ken is not in the staff list" in errors, errors
+    assert "flow z: a user flow goes to to_cidrs only" in errors, errors
